@@ -1,0 +1,137 @@
+"""Mail transports: a real SMTP server, or .eml files in a local outbox folder.
+
+Both report per recipient, so that one refused address does not hold back the
+others; a server that cannot be reached is a TransientError (retry later).
+"""
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from gateway.errors import ConfigError, TransientError
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    ok: bool
+    permanent: bool = False
+    error: str | None = None
+
+
+class MailTransport:
+    """Port: deliver one message to some recipients and say what became of each."""
+
+    location: str = ""
+
+    def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:
+        raise NotImplementedError
+
+
+class FolderTransport(MailTransport):
+    """Writes `<name>.eml` into a folder (the embedded default, no mail server needed)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.location = str(folder)
+
+    def path_for(self, name: str) -> Path:
+        return self.folder / f"{name}.eml"
+
+    def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.path_for(name)
+        tmp = target.with_suffix(".eml.tmp")
+        tmp.write_bytes(bytes(message))
+        os.replace(tmp, target)  # a reader never sees half a file
+        return {r: RecipientResult(ok=True) for r in recipients}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    mode: str  # "plain", "ssl", "starttls"
+    username: str | None
+    password: str | None
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """smtp://host:port, smtps://user:pass@host:port, smtp+starttls://user:pass@host:port."""
+    parts = urlsplit(url)
+    modes = {"smtp": ("plain", 25), "smtps": ("ssl", 465), "smtp+starttls": ("starttls", 587)}
+    if parts.scheme not in modes or not parts.hostname:
+        raise ConfigError(
+            f"GATEWAY_SMTP_URL {url.split('@')[-1]!r} is not understood: use smtp://host:port, "
+            "smtps://user:pass@host:port or smtp+starttls://user:pass@host:port"
+        )
+    mode, default_port = modes[parts.scheme]
+    return SmtpSettings(
+        host=parts.hostname, port=parts.port or default_port, mode=mode,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def _is_permanent(code: int) -> bool:
+    return 500 <= code < 600
+
+
+class SmtpTransport(MailTransport):
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.settings = parse_smtp_url(url)
+        self.timeout = timeout
+        self.location = f"smtp://{self.settings.host}:{self.settings.port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.mode == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+            if s.mode == "starttls":
+                client.starttls(context=context)
+        if s.username:
+            client.login(s.username, s.password or "")
+        return client
+
+    def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:
+        try:
+            client = self._connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransientError(f"{self.location}: login refused ({exc.smtp_code}); check the user and password in GATEWAY_SMTP_URL") from exc
+        except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+            raise TransientError(f"{self.location}: cannot connect ({exc})") from exc
+        try:
+            refused = client.send_message(message, from_addr=None, to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients
+        except smtplib.SMTPResponseException as exc:
+            # Sender refused or data refused: the same for every recipient.
+            result = RecipientResult(ok=False, permanent=_is_permanent(exc.smtp_code), error=f"{exc.smtp_code} {exc.smtp_error!r}")
+            return {r: result for r in recipients}
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientError(f"{self.location}: connection lost while sending ({exc})") from exc
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+        results = {}
+        for recipient in recipients:
+            if recipient in refused:
+                code, text = refused[recipient]
+                results[recipient] = RecipientResult(ok=False, permanent=_is_permanent(code), error=f"{code} {text!r}")
+            else:
+                results[recipient] = RecipientResult(ok=True)
+        return results
+
+
+def make_transport(smtp_url: str | None, outbox_dir: Path) -> MailTransport:
+    return SmtpTransport(smtp_url) if smtp_url else FolderTransport(outbox_dir)

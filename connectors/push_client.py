@@ -1,0 +1,46 @@
+"""A signed client of a gateway-style API (the demo, tests and operators use it)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from gateway.signing import signed_headers
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+
+
+class SignedClient:
+    """Signs every request as INTEGRATION.md section 1 says; takes an injected ClientSession."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, key_id: str, secret: str) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.key_id = key_id
+        self.secret = secret
+
+    async def _request(self, method: str, path: str, body: bytes = b"", content_type: str | None = None) -> Answer:
+        headers = signed_headers(self.key_id, self.secret, body)
+        if content_type:
+            headers["Content-Type"] = content_type
+        async with self.session.request(method, self.base_url + path, data=body or None, headers=headers) as response:
+            text = await response.text()
+            try:
+                payload: Any = json.loads(text) if text else None
+            except json.JSONDecodeError:
+                payload = text
+            return Answer(response.status, payload)
+
+    async def push_report(self, report: dict[str, Any], *, partial: bool = False) -> Answer:
+        body = json.dumps(report, ensure_ascii=False).encode("utf-8")
+        path = "/api/v1/reports" + ("?partial=true" if partial else "")
+        return await self._request("POST", path, body, "application/json; charset=utf-8")
+
+    async def get(self, path: str) -> Answer:
+        return await self._request("GET", path)

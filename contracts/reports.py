@@ -1,0 +1,123 @@
+"""Reports pushed by the command center (INTEGRATION.md section 1)."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class ReportKind(StrEnum):
+    """周报、月报、快报、专报、突发性重点问题."""
+
+    weekly = "weekly"
+    monthly = "monthly"
+    express = "express"
+    special = "special"
+    urgent = "urgent"
+
+
+def _assume_shanghai(value: datetime) -> datetime:
+    # The command center's clocks are local; a time without a zone is Beijing time.
+    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+
+
+LocalDateTime = Annotated[datetime, AfterValidator(_assume_shanghai)]
+
+_CATEGORY_SPLIT = re.compile(r"\s*[/>＞／]\s*")
+
+
+def _split_category(value: Any) -> Any:
+    # "城乡建设/市政设施/道路积水" and "城乡建设 > 市政设施" mean the same as the list form.
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = _CATEGORY_SPLIT.split(value)
+    if isinstance(value, list):
+        return [level.strip() if isinstance(level, str) else level for level in value if level != ""]
+    return value
+
+
+CategoryPath = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=64)]],
+    BeforeValidator(_split_category),
+    Field(max_length=5, description="Category levels, most general first; also accepted as one string with / or > between levels."),
+]
+
+ShortText = Annotated[str, Field(max_length=200)]
+
+
+class Caller(BaseModel):
+    """The citizen who called. Never leaves the gateway unmasked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: ShortText | None = None
+    phone: Annotated[str, Field(max_length=40)] | None = None
+
+
+class Period(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Period":
+        if self.end < self.start:
+            raise ValueError("period end is before its start")
+        return self
+
+
+class WorkOrderRecord(BaseModel):
+    """One hotline work order (工单) as the command center sends it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    ticket_no: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+    received_at: LocalDateTime
+    channel: Annotated[str, Field(max_length=32)] | None = None
+    category: CategoryPath = Field(default_factory=list)
+    district: ShortText | None = None
+    street: ShortText | None = None
+    community: ShortText | None = None
+    address: Annotated[str, Field(max_length=500)] | None = None
+    content: Annotated[str, Field(min_length=1, max_length=20000)]
+    caller: Caller | None = None
+    handling_unit: ShortText | None = None
+    status: Annotated[str, Field(max_length=32)] | None = None
+    satisfaction: Annotated[str, Field(max_length=32)] | None = None
+    flags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=32)
+
+
+class ReportEnvelope(BaseModel):
+    """A report without its records validated: used to validate records one by one."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    report_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+    kind: ReportKind
+    period: Period | None = None
+    issued_at: LocalDateTime | None = None
+    title: Annotated[str, Field(max_length=300)] | None = None
+    summary: Annotated[str, Field(max_length=20000)] | None = None
+    records: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _period_when_periodic(self) -> "ReportEnvelope":
+        if self.kind in (ReportKind.weekly, ReportKind.monthly) and self.period is None:
+            raise ValueError(f"period is required for a {self.kind.value} report")
+        if not self.records and not self.summary:
+            raise ValueError("a report needs records, or (urgent reports) at least a summary")
+        return self
+
+
+class Report(ReportEnvelope):
+    """A report as the command center pushes it (周报/月报/快报/专报/突发性重点问题)."""
+
+    records: list[WorkOrderRecord] = Field(default_factory=list)  # type: ignore[assignment]

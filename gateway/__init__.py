@@ -1,0 +1,1 @@
+"""The hotline–CPPCC gateway: app wiring, settings, persistence, pipeline and CLI."""

@@ -1,0 +1,101 @@
+"""bootstrap(): the one place where settings become real adapters."""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import dramatiq
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import IntegrityError
+
+from connectors.broker import is_embedded, make_broker
+from connectors.mail import MailTransport, make_transport
+from gateway.db import migrate
+from gateway.db.engine import make_engine
+from gateway.db.models import GatewayMeta
+from gateway.errors import ConfigError
+from gateway.metrics import Metrics
+from gateway.routing import RoutingConfig
+from gateway.settings import ClientKey, GatewayConfig, Settings, load_config
+from gateway.uow import UnitOfWorkFactory
+from workers import actors as actor_module
+from workers.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gateway:
+    config: GatewayConfig
+    engine: Engine
+    uow: UnitOfWorkFactory
+    transport: MailTransport
+    broker: dramatiq.Broker
+    actors: dict[str, dramatiq.Actor[Any, Any]]
+    dispatcher: Dispatcher
+    citizen_secret: bytes
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
+
+    @property
+    def routing(self) -> RoutingConfig:
+        return self.config.routing
+
+    @property
+    def clients(self) -> dict[str, ClientKey]:
+        return self.config.clients
+
+    @property
+    def embedded(self) -> bool:
+        return is_embedded(self.broker)
+
+    def close(self) -> None:
+        self.broker.close()
+        self.engine.dispose()
+
+
+def _citizen_secret(uow: UnitOfWorkFactory) -> bytes:
+    with uow.session_factory() as session:
+        row = session.get(GatewayMeta, "citizen_hash_key")
+        if row is None:
+            session.add(GatewayMeta(key="citizen_hash_key", value=secrets.token_hex(32)))
+            try:
+                session.commit()
+            except IntegrityError:  # another process made it first
+                session.rollback()
+            row = session.get(GatewayMeta, "citizen_hash_key")
+        assert row is not None
+        return bytes.fromhex(row.value)
+
+
+def bootstrap(*, upgrade_db: bool = True, config: GatewayConfig | None = None, **overrides: Any) -> Gateway:
+    """Wire a gateway from settings. Nothing connects before this is called."""
+    config = config or load_config(**overrides)
+    settings = config.settings
+    url = settings.resolved_database_url
+    if upgrade_db:
+        migrate.upgrade(url)
+    engine = make_engine(url)
+    if not upgrade_db and "outbox" not in inspect(engine).get_table_names():
+        engine.dispose()
+        raise ConfigError(f"the database at {engine.url.render_as_string(hide_password=True)} has no schema yet: run `gateway db upgrade` first")
+    broker = make_broker(settings.broker_url, namespace=settings.queue_prefix)
+    declared = actor_module.declare(
+        broker, queue_prefix=settings.queue_prefix, min_backoff_ms=settings.retry_min_backoff_ms,
+        max_backoff_ms=settings.retry_max_backoff_ms, max_retries=settings.retry_max_retries,
+    )
+    uow = UnitOfWorkFactory(engine)
+    dispatcher = Dispatcher(uow.session_factory, declared)
+    uow.dispatch = dispatcher
+    gateway = Gateway(
+        config=config, engine=engine, uow=uow,
+        transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
+        broker=broker, actors=declared, dispatcher=dispatcher, citizen_secret=_citizen_secret(uow),
+    )
+    actor_module.bind(gateway)
+    return gateway

@@ -1,0 +1,1 @@
+"""Persistence: the database is the system of record."""

@@ -1,0 +1,218 @@
+"""Tables of the system of record: reports, work orders, clues, packets, deliveries, outbox."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as naive UTC, so SQLite and PostgreSQL agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Report(Base):
+    """A report as received (周报/月报/快报/专报/突发), with its pipeline state."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("client_id", "report_id", name="uq_reports_client_report"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    report_id: Mapped[str] = mapped_column(String(128))
+    receipt_id: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(300))
+    summary: Mapped[str | None] = mapped_column(Text)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    issued_at: Mapped[datetime | None]
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[list[Any] | None] = mapped_column(JSON, doc="Validated records until normalized (personal data).")
+    record_count: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="received")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    normalized_at: Mapped[datetime | None]
+    routed_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class WorkOrder(Base):
+    """One hotline work order (工单), one row per ticket whatever the number of reports it came in."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_no: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    district: Mapped[str | None] = mapped_column(String(200))
+    street: Mapped[str | None] = mapped_column(String(200))
+    community: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(500))
+    content_masked: Mapped[str] = mapped_column(Text)
+    caller_masked: Mapped[str | None] = mapped_column(String(200))
+    caller_key: Mapped[str | None] = mapped_column(String(64), doc="Keyed hash of the phone: counts citizens without keeping the number.")
+    handling_unit: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str | None] = mapped_column(String(32))
+    satisfaction: Mapped[str | None] = mapped_column(String(32))
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    excluded_reason: Mapped[str | None] = mapped_column(String(64))
+    status_issued_at: Mapped[datetime | None] = mapped_column(doc="Issue time of the report the current status came from.")
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReportWorkOrder(Base):
+    """A work order's appearance in a report, and what became of it there."""
+
+    __tablename__ = "report_work_orders"
+    __table_args__ = (
+        UniqueConstraint("report_pk", "work_order_pk", name="uq_report_work_order"),
+        Index("ix_rwo_work_order", "work_order_pk"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_pk: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    work_order_pk: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    record_index: Mapped[int] = mapped_column(Integer)
+    seen_before: Mapped[bool] = mapped_column(Boolean, default=False, doc="Already known from an earlier report.")
+    excluded_reason: Mapped[str | None] = mapped_column(String(64))
+    clue_pk: Mapped[int | None] = mapped_column(ForeignKey("clues.id"))
+
+    work_order: Mapped[WorkOrder] = relationship()
+
+
+class Clue(Base):
+    """A clue (线索) for a committee: a group of work orders about one matter."""
+
+    __tablename__ = "clues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clue_id: Mapped[str] = mapped_column(String(40), unique=True)
+    report_pk: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    committee_id: Mapped[str] = mapped_column(String(64))
+    clue_type: Mapped[str] = mapped_column(String(32))
+    triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[list[Any]] = mapped_column(JSON)
+    work_order_count: Mapped[int] = mapped_column(Integer)
+    citizen_count: Mapped[int] = mapped_column(Integer)
+    places: Mapped[list[Any]] = mapped_column(JSON)
+    period_label: Mapped[str] = mapped_column(String(100))
+    trend: Mapped[str] = mapped_column(String(100))
+    samples: Mapped[list[Any]] = mapped_column(JSON)
+    ticket_nos: Mapped[list[Any]] = mapped_column(JSON)
+    workstations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Packet(Base):
+    """A clue packet (线索包): one email to one committee for one batch."""
+
+    __tablename__ = "packets"
+    __table_args__ = (UniqueConstraint("report_pk", "committee_id", name="uq_packet_report_committee"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    packet_id: Mapped[str] = mapped_column(String(40), unique=True)
+    report_pk: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    committee_id: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    location: Mapped[str | None] = mapped_column(String(500), doc="Where it went: smtp://… or the .eml path.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class PacketClue(Base):
+    __tablename__ = "packet_clues"
+
+    packet_pk: Mapped[int] = mapped_column(ForeignKey("packets.id"), primary_key=True)
+    clue_pk: Mapped[int] = mapped_column(ForeignKey("clues.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    copy: Mapped[bool] = mapped_column(Boolean, default=False, doc="Sent in copy (提案委 gets every 提案线索).")
+
+
+class Delivery(Base):
+    """One recipient's copy of a packet; written before and after each send."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("packet_pk", "recipient", name="uq_delivery_recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    packet_pk: Mapped[int] = mapped_column(ForeignKey("packets.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[str] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A queue message written in the same transaction as the state it refers to.
+
+    Sent to the broker only after commit; marked done by the actor in the
+    transaction that does the work. Anything not done is dispatched again at
+    start and by the sweep, so a crash loses nothing.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("actor", "dedup_key", name="uq_outbox_actor_key"),
+        Index("ix_outbox_pending", "done_at", "dispatched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None]
+    dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None]
+
+
+class SeenSignature(Base):
+    """Signatures accepted within the replay window (shared by every API process)."""
+
+    __tablename__ = "seen_signatures"
+
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class GatewayMeta(Base):
+    """Small facts every process of one deployment must share (e.g. the citizen-hash key)."""
+
+    __tablename__ = "gateway_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

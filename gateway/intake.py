@@ -1,0 +1,159 @@
+"""Receiving a pushed report: validate, store durably, queue normalization."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
+from contracts.receipts import ProblemItem
+from gateway.db.models import Report, SeenSignature
+from gateway.errors import Conflict, Unauthorized, ValidationFailed
+from gateway.uow import UnitOfWork
+
+NORMALIZE = "normalize_report"
+
+
+@dataclass(frozen=True)
+class ReceiveReport:
+    client_id: str
+    body: bytes
+    signature: str
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Received:
+    receipt: Receipt
+    created: bool
+
+
+def _errors(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    return [{"loc": [*prefix, *err["loc"]], "msg": err["msg"]} for err in exc.errors()]
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("the body is not UTF-8 text", errors=[{"loc": ["body"], "msg": str(exc)}]) from exc
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            errors=[{"loc": ["body"], "msg": exc.msg}],
+        ) from exc
+
+
+def body_digest(data: Any) -> str:
+    # "The same body" means the same JSON value: key order and spacing do not matter.
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def validate_report(data: Any, *, partial: bool) -> tuple[ReportEnvelope, list[WorkOrderRecord], list[RejectedRecord]]:
+    """The envelope, the good records and (with partial) the rejected ones, or ValidationFailed listing every bad field."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object (a report)", errors=[{"loc": ["body"], "msg": "not an object"}])
+    envelope_errors: list[dict[str, Any]] = []
+    try:
+        envelope = ReportEnvelope.model_validate(data)
+    except ValidationError as exc:
+        envelope_errors = _errors(exc)
+        envelope = None
+    raw_records = data.get("records") if isinstance(data.get("records"), list) else []
+    good: list[WorkOrderRecord] = []
+    rejected: list[RejectedRecord] = []
+    for index, raw in enumerate(raw_records):
+        try:
+            good.append(WorkOrderRecord.model_validate(raw))
+        except ValidationError as exc:
+            ticket = raw.get("ticket_no") if isinstance(raw, dict) and isinstance(raw.get("ticket_no"), str) else None
+            rejected.append(
+                RejectedRecord(index=index, ticket_no=ticket, errors=[ProblemItem(**e) for e in _errors(exc, ("records", index))])
+            )
+    record_errors = [e.model_dump() for r in rejected for e in r.errors]
+    if envelope is None or (rejected and (not partial or not good)):
+        detail = f"{len(envelope_errors) + len(record_errors)} problem(s) in the report"
+        if rejected and not partial:
+            detail += f"; {len(rejected)} of {len(raw_records)} records are bad (send ?partial=true to store the good ones)"
+        raise ValidationFailed(detail, errors=envelope_errors + record_errors)
+    return envelope, good, rejected
+
+
+def _receipt(report: Report, *, duplicate: bool) -> Receipt:
+    return Receipt(
+        receipt_id=report.receipt_id,
+        report_id=report.report_id,
+        records=report.record_count,
+        duplicate=duplicate,
+        status_url=f"/api/v1/reports/{report.report_id}",
+        rejected=[RejectedRecord.model_validate(r) for r in report.rejected or []],
+    )
+
+
+def _existing(uow: UnitOfWork, client_id: str, report_id: str, digest: str) -> Received | None:
+    report = uow.session.scalar(select(Report).where(Report.client_id == client_id, Report.report_id == report_id))
+    if report is None:
+        return None
+    if report.body_sha256 != digest:
+        raise Conflict(
+            f"report {report_id!r} was already received (receipt {report.receipt_id}) with a different body; "
+            "send corrections under a new report_id"
+        )
+    return Received(_receipt(report, duplicate=True), created=False)
+
+
+def remember_signature(uow: UnitOfWork, signature: str) -> None:
+    """Record a signature as used; a second use inside the window is a replay."""
+    if uow.session.get(SeenSignature, signature) is not None:
+        raise Unauthorized("this signature was already used (replay); sign every request afresh")
+    uow.session.add(SeenSignature(signature=signature))
+
+
+def handle_receive_report(cmd: ReceiveReport, uow: UnitOfWork) -> Received:
+    data = parse_json(cmd.body)
+    digest = body_digest(data)
+    report_id = data.get("report_id") if isinstance(data, dict) else None
+    with uow:
+        if isinstance(report_id, str):
+            known = _existing(uow, cmd.client_id, report_id, digest)
+            if known is not None:
+                remember_signature(uow, cmd.signature)
+                uow.commit()
+                return known
+        envelope, records, rejected = validate_report(data, partial=cmd.partial)
+        remember_signature(uow, cmd.signature)
+        report = Report(
+            client_id=cmd.client_id,
+            report_id=envelope.report_id,
+            receipt_id=uuid.uuid4().hex,
+            kind=envelope.kind.value,
+            title=envelope.title,
+            summary=envelope.summary,
+            period_start=envelope.period.start if envelope.period else None,
+            period_end=envelope.period.end if envelope.period else None,
+            issued_at=envelope.issued_at,
+            body_sha256=digest,
+            payload=[r.model_dump(mode="json") for r in records],
+            record_count=len(records),
+            rejected=[r.model_dump(mode="json") for r in rejected],
+            state="received",
+        )
+        uow.session.add(report)
+        uow.session.flush()
+        uow.emit(NORMALIZE, str(report.id), report_pk=report.id)
+        try:
+            uow.commit()
+        except IntegrityError:
+            uow.session.rollback()
+            known = _existing(uow, cmd.client_id, envelope.report_id, digest)
+            if known is None:
+                raise
+            return known
+        return Received(_receipt(report, duplicate=False), created=True)

@@ -1,0 +1,25 @@
+"""Prometheus metrics of one gateway process (a registry per Gateway, so tests stay independent)."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reports = Counter("gateway_reports_received_total", "Reports accepted, by client and kind.", ["client", "kind"], registry=self.registry)
+        self.records = Counter("gateway_records_total", "Records by outcome at intake.", ["outcome"], registry=self.registry)
+        self.requests_rejected = Counter("gateway_requests_rejected_total", "Requests refused, by HTTP status.", ["status"], registry=self.registry)
+        self.stages = Counter("gateway_pipeline_steps_total", "Pipeline steps finished, by stage.", ["stage"], registry=self.registry)
+        self.delivery = Counter("gateway_deliveries_total", "Packet deliveries by result.", ["result"], registry=self.registry)
+        self.intake_seconds = Histogram("gateway_intake_seconds", "Time from request to durable receipt.", registry=self.registry)
+
+    def stage_done(self, stage: str) -> None:
+        self.stages.labels(stage).inc()
+
+    def deliveries(self, sent: int, failed: int) -> None:
+        self.delivery.labels("sent").inc(sent)
+        self.delivery.labels("failed").inc(failed)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

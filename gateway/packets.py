@@ -1,0 +1,155 @@
+"""What a clue packet (线索包) says: its view, its email and its spreadsheet.
+
+The view is built from the database alone, so a packet re-rendered after a
+crash is the same email with the same Message-ID.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.clues import type_name
+from gateway.db.models import Clue, Packet, PacketClue, Report
+from gateway.periods import SHANGHAI, KIND_NAMES, chinese_date
+from gateway.routing import RoutingConfig
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class ClueView:
+    clue_id: str
+    type_name: str
+    title: str
+    committee: str
+    copy: bool
+    triage: bool
+    work_orders: int
+    citizens: int
+    places: str
+    period: str
+    trend: str
+    samples: list[str]
+    ticket_nos: list[str]
+    workstations: list[str]
+
+
+@dataclass(frozen=True)
+class PacketView:
+    packet_id: str
+    revision: int
+    subject: str
+    committee_name: str
+    committee_short: str
+    report_id: str
+    report_kind: str
+    report_title: str | None
+    report_summary: str | None
+    period: str
+    urgent: bool
+    created_on: str
+    clues: list[ClueView]
+
+    @property
+    def work_orders(self) -> int:
+        return sum(c.work_orders for c in self.clues if not c.copy)
+
+
+def _places_text(places: list[dict[str, object]]) -> str:
+    return "、".join(f"{p['street']}（{p['count']}件）" for p in places[:6]) + ("等" if len(places) > 6 else "")
+
+
+def packet_view(session: Session, packet: Packet, routing: RoutingConfig) -> PacketView:
+    report = session.get(Report, packet.report_pk)
+    assert report is not None
+    committee = routing.committee(packet.committee_id)
+    rows = session.execute(
+        select(Clue, PacketClue.copy).join(PacketClue, PacketClue.clue_pk == Clue.id)
+        .where(PacketClue.packet_pk == packet.id).order_by(PacketClue.position)
+    ).all()
+    clues = [
+        ClueView(
+            clue_id=clue.clue_id, type_name=type_name(clue.clue_type), title=clue.title,
+            committee=routing.committee(clue.committee_id).short, copy=copy, triage=clue.triage,
+            work_orders=clue.work_order_count, citizens=clue.citizen_count, places=_places_text(clue.places),
+            period=clue.period_label, trend=clue.trend, samples=list(clue.samples), ticket_nos=list(clue.ticket_nos),
+            workstations=list(clue.workstations),
+        )
+        for clue, copy in rows
+    ]
+    return PacketView(
+        packet_id=packet.packet_id, revision=packet.revision, subject=packet.subject,
+        committee_name=committee.name, committee_short=committee.short, report_id=report.report_id,
+        report_kind=KIND_NAMES.get(report.kind, report.kind), report_title=report.title, report_summary=report.summary,
+        period=clues[0].period if clues else "", urgent=packet.urgent,
+        created_on=chinese_date(packet.created_at.astimezone(SHANGHAI).date()), clues=clues,
+    )
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+XLSX_COLUMNS = [
+    ("线索编号", 16), ("线索类型", 18), ("标题", 40), ("承办委室", 12), ("工作站（活动组）", 28),
+    ("工单数", 8), ("涉及群众", 9), ("涉及地点", 30), ("时段", 16), ("趋势", 22), ("诉求摘录（已脱敏）", 60), ("工单编号", 40),
+]
+
+
+def packet_xlsx(view: PacketView) -> bytes:
+    """One row per clue, header frozen, widths set, so it opens ready to read."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "线索清单"
+    ws.append([name for name, _ in XLSX_COLUMNS])
+    for col, (_, width) in enumerate(XLSX_COLUMNS, start=1):
+        cell = ws.cell(row=1, column=col)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        ws.column_dimensions[cell.column_letter].width = width
+    for clue in view.clues:
+        ws.append([
+            clue.clue_id, clue.type_name + ("（抄送）" if clue.copy else ""), clue.title, clue.committee,
+            "、".join(clue.workstations), clue.work_orders, clue.citizens, clue.places, clue.period, clue.trend,
+            "\n".join(f"{i}. {s}" for i, s in enumerate(clue.samples, 1)), "、".join(clue.ticket_nos),
+        ])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def render_email(view: PacketView, *, sender: str, recipients: list[str], message_id: str, date: datetime) -> EmailMessage:
+    env = _environment()
+    msg = EmailMessage()
+    msg["Subject"] = view.subject
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = format_datetime(date.astimezone(SHANGHAI))
+    msg["Message-ID"] = message_id
+    msg["X-Gateway-Packet"] = f"{view.packet_id}; revision={view.revision}"
+    msg.set_content(env.get_template("packet.txt.j2").render(p=view))
+    msg.add_alternative(env.get_template("packet.html.j2").render(p=view), subtype="html")
+    msg.add_attachment(
+        packet_xlsx(view), maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=f"线索包-{view.committee_short}-{view.period}.xlsx",
+    )
+    return msg

@@ -1,0 +1,113 @@
+"""Routing stage: clues from a normalized report, and one packet per committee."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway.clues import RoutedOrder, group_into_clues, trend
+from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
+from gateway.periods import period_label
+from gateway.routing import RoutingConfig
+from gateway.uow import UnitOfWork
+
+DELIVER = "deliver_packet"
+
+
+def packet_subject(label: str, committee_short: str, clue_count: int, *, urgent: bool) -> str:
+    head = "【线索包·急】" if urgent else "【线索包】"
+    return f"{head}{label} · {committee_short} · {clue_count}条线索"
+
+
+def message_id(packet_id: str, revision: int, domain: str) -> str:
+    return f"<{packet_id}.r{revision}@{domain}>"
+
+
+def _previous_count(uow: UnitOfWork, report: Report, committee_id: str, category: list[str]) -> int | None:
+    rows = uow.session.execute(
+        select(Clue.work_order_count, Clue.category)
+        .join(Report, Report.id == Clue.report_pk)
+        .where(
+            Report.client_id == report.client_id,
+            Report.kind == report.kind,
+            Report.id < report.id,
+            Clue.committee_id == committee_id,
+        )
+        .order_by(Report.id.desc())
+    ).all()
+    last_report_counts = [count for count, cat in rows if list(cat) == category]
+    return last_report_counts[0] if last_report_counts else None
+
+
+def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str, outbox_id: int | None = None) -> None:
+    """Group the report's routable work orders into clues and prepare packets. Idempotent."""
+    with uow:
+        report = uow.session.get(Report, report_pk)
+        if report is None or report.state != "normalized":
+            uow.mark_done(outbox_id)
+            uow.commit()
+            return
+        appearances = uow.session.scalars(
+            select(ReportWorkOrder)
+            .where(ReportWorkOrder.report_pk == report.id, ReportWorkOrder.excluded_reason.is_(None))
+            .order_by(ReportWorkOrder.record_index)
+        ).all()
+        orders = {a.work_order_pk: a for a in appearances}
+        routed = [
+            RoutedOrder(
+                work_order_pk=wo.id, ticket_no=wo.ticket_no, category=tuple(wo.category or ()),
+                street=wo.street, community=wo.community, content_masked=wo.content_masked, caller_key=wo.caller_key,
+            )
+            for wo in uow.session.scalars(select(WorkOrder).where(WorkOrder.id.in_(orders))).all()
+        ] if orders else []
+        routed.sort(key=lambda o: orders[o.work_order_pk].record_index)
+        urgent = report.kind == "urgent"
+        label = period_label(report.kind, report.period_start, report.issued_at)
+        by_committee: dict[str, list[tuple[Clue, bool]]] = {}
+        for seq, draft in enumerate(group_into_clues(routed, routing), start=1):
+            clue = Clue(
+                clue_id=f"C{report.id:06d}-{seq:03d}",
+                report_pk=report.id,
+                committee_id=draft.committee_id,
+                clue_type=draft.clue_type(routing, urgent=urgent),
+                triage=draft.triage,
+                title=draft.title(),
+                category=list(draft.category),
+                work_order_count=draft.count,
+                citizen_count=draft.citizens(),
+                places=draft.places(),
+                period_label=label,
+                trend=trend(draft.count, _previous_count(uow, report, draft.committee_id, list(draft.category))),
+                samples=draft.samples(),
+                ticket_nos=[o.ticket_no for o in draft.orders],
+                workstations=draft.workstations(routing),
+            )
+            uow.session.add(clue)
+            uow.session.flush()
+            for order in draft.orders:
+                orders[order.work_order_pk].clue_pk = clue.id
+            by_committee.setdefault(clue.committee_id, []).append((clue, False))
+            if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy != clue.committee_id:
+                by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
+
+        for committee_id, clues in by_committee.items():
+            committee = routing.committee(committee_id)
+            packet_id = f"P{report.id:06d}-{committee_id}"
+            packet = Packet(
+                packet_id=packet_id, report_pk=report.id, committee_id=committee_id, revision=1, urgent=urgent,
+                subject=packet_subject(label, committee.short, len(clues), urgent=urgent), state="pending",
+            )
+            uow.session.add(packet)
+            uow.session.flush()
+            for position, (clue, copy) in enumerate(clues):
+                uow.session.add(PacketClue(packet_pk=packet.id, clue_pk=clue.id, position=position, copy=copy))
+            for recipient in committee.emails:
+                uow.session.add(Delivery(packet_pk=packet.id, recipient=recipient, message_id=message_id(packet_id, 1, mail_domain)))
+            uow.emit(DELIVER, packet_id, packet_pk=packet.id)
+
+        report.routed_at = utcnow()
+        if by_committee:
+            report.state = "routed"
+        else:
+            report.state = "delivered"
+            report.delivered_at = report.routed_at
+        uow.mark_done(outbox_id)
+        uow.commit()

@@ -1,0 +1,134 @@
+"""Which committee gets which clue: the routing configuration and its rules.
+
+Rules are ordered and the first match wins (as Amsterdam/signals routes
+signals). A rule matches a work order whose category path starts with one of
+its category prefixes.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from gateway.errors import ConfigError
+from gateway.yamlconfig import line_of, load_yaml, validate_at
+
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+def _email(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value.lower()
+
+
+EmailAddress = Annotated[str, AfterValidator(_email)]
+SLUG = r"^[a-z][a-z0-9_-]*$"
+
+CLUE_TYPES = {
+    "proposal": "提案线索",
+    "public_opinion": "社情民意信息线索",
+    "consultation_topic": "协商议事备选议题",
+}
+
+
+class Committee(BaseModel):
+    """A committee of the CPPCC (委室/专委会) and where its clue packets go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: Annotated[str, Field(min_length=1)]
+    short: Annotated[str, Field(min_length=1)]
+    emails: Annotated[list[EmailAddress], Field(min_length=1)]
+    workstations: list[str] = Field(default_factory=list)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    committee: str
+    categories: Annotated[list[str], Field(min_length=1)]
+
+    def prefixes(self) -> list[tuple[str, ...]]:
+        return [tuple(p.strip() for p in re.split(r"[/>]", c) if p.strip()) for c in self.categories]
+
+
+class ClueTypeThresholds(BaseModel):
+    """How a group of work orders becomes a clue type (documented in docs/decisions.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consultation_topic_min: int = Field(10, ge=1)
+    proposal_min: int = Field(3, ge=1)
+
+
+class RoutingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    committees: Annotated[list[Committee], Field(min_length=1)]
+    rules: list[Rule] = Field(default_factory=list)
+    triage: str = Field(description="Committee that receives what no rule routes (the office).")
+    proposal_copy: str | None = Field(None, description="Committee that gets every 提案线索 in copy.")
+    office_emails: list[EmailAddress] = Field(default_factory=list)
+    clue_types: ClueTypeThresholds = Field(default_factory=ClueTypeThresholds)
+
+    def committee(self, committee_id: str) -> Committee:
+        for committee in self.committees:
+            if committee.id == committee_id:
+                return committee
+        raise KeyError(committee_id)
+
+    def allowed_recipients(self) -> set[str]:
+        return {addr for c in self.committees for addr in c.emails} | set(self.office_emails)
+
+    def route(self, category: Sequence[str]) -> str | None:
+        """The committee id for a category path, or None when no rule matches."""
+        path = tuple(category)
+        for rule in self.rules:
+            for prefix in rule.prefixes():
+                if prefix and path[: len(prefix)] == prefix:
+                    return rule.committee
+        return None
+
+
+def _check_references(config: RoutingConfig, path: Path, root: yaml.Node | None, prefix: tuple[Any, ...]) -> None:
+    known = {c.id for c in config.committees}
+    problems = []
+    seen: set[str] = set()
+    for i, committee in enumerate(config.committees):
+        if committee.id in seen:
+            problems.append((("committees", i, "id"), f"committee id {committee.id!r} is used twice"))
+        seen.add(committee.id)
+    for i, rule in enumerate(config.rules):
+        if rule.committee not in known:
+            problems.append((("rules", i, "committee"), f"unknown committee {rule.committee!r}"))
+    for field in ("triage", "proposal_copy"):
+        value = getattr(config, field)
+        if value is not None and value not in known:
+            problems.append(((field,), f"unknown committee {value!r}"))
+    if problems:
+        lines = [
+            f"{path}:{line_of(root, prefix + loc)}: {'.'.join(map(str, prefix + loc))}: {msg} (known: {', '.join(sorted(known))})"
+            for loc, msg in problems
+        ]
+        raise ConfigError("the routing configuration is not valid:\n" + "\n".join(lines))
+
+
+def parse_routing(data: Any, *, path: Path, root: yaml.Node | None, prefix: tuple[Any, ...] = ()) -> RoutingConfig:
+    config = validate_at(RoutingConfig, data, path=path, root=root, prefix=prefix)
+    _check_references(config, path, root, prefix)
+    return config
+
+
+def load_routing(path: Path) -> RoutingConfig:
+    data, root = load_yaml(path)
+    return parse_routing(data, path=path, root=root)
+
+
+def bundled_routing_path() -> Path:
+    return Path(__file__).parent / "defaults" / "routing.yaml"

@@ -1,0 +1,136 @@
+"""All settings in one model. Read in bootstrap(), never at import time.
+
+Precedence: environment (GATEWAY_*) over the configuration file's `settings:`
+section over the defaults below.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gateway.errors import ConfigError
+from gateway.routing import RoutingConfig, bundled_routing_path, load_routing, parse_routing
+from gateway.yamlconfig import load_yaml, validate_at
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="forbid")
+
+    config: Path | None = Field(None, description="Configuration file (YAML): settings, clients, routing.")
+    data_dir: Path = Field(Path("gateway-data"), description="Where the SQLite database and the mail outbox live.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/gateway.db.")
+    broker_url: str | None = Field(None, description="redis://… or amqp://…; unset: workers run in-process.")
+    smtp_url: str | None = Field(None, description="smtp://host:port, smtps://user:pass@host:port, smtp+starttls://…; unset: .eml files.")
+    mail_from: str = Field("区政协接诉即办信息共享平台 <gateway@localhost>", description="From: of clue packets.")
+    mail_domain: str = Field("gateway.local", description="Right-hand side of Message-IDs.")
+    outbox_dir: Path | None = Field(None, description="Folder for .eml files when no SMTP server is set; default <data_dir>/outbox.")
+    client_keys: str = Field("", description="keyid:secret[,keyid:secret…], added to the configuration file's clients.")
+    require_services: bool = Field(False, description="Tests: a PostgreSQL/Redis/RabbitMQ that cannot be reached fails instead of skipping.")
+    queue_prefix: str = Field("gateway", description="Prefix of queue names (RabbitMQ) and Redis keys; one per deployment.")
+    max_body_bytes: int = Field(64 * 1024 * 1024, description="Largest accepted request body (413 above).")
+    signature_window_s: int = Field(300, description="How far a request's timestamp may be from now.")
+    worker_threads: int = Field(4, description="Worker threads per worker process (in-process workers too).")
+    retry_min_backoff_ms: int = Field(5_000, description="First retry delay of a failed pipeline step.")
+    retry_max_backoff_ms: int = Field(30 * 60_000, description="Longest retry delay (FixMyStreet-like: then every 30 min).")
+    retry_max_retries: int = Field(40, description="Retries of one step before it waits for the recovery sweep.")
+    sweep_interval_s: int = Field(60, description="How often `gateway run`/`api` re-dispatches stalled work.")
+    stalled_after_s: int = Field(600, description="Dispatched work not finished after this long is dispatched again.")
+    keep_raw_payload: bool = Field(False, description="Keep the pushed records (with personal data) after normalization.")
+    log_level: str = Field("INFO")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'gateway.db').as_posix()}"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+
+class ClientKey(BaseModel):
+    """A client of the push API (a command center) and its live secrets (two during rotation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key_id: Annotated[str, Field(min_length=1, max_length=64)]
+    secrets: Annotated[list[Annotated[str, Field(min_length=16)]], Field(min_length=1, max_length=2)]
+    revoked: bool = False
+    name: str | None = None
+
+
+class FileConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    settings: dict[str, Any] = Field(default_factory=dict)
+    clients: list[ClientKey] = Field(default_factory=list)
+    routing: Any = None
+
+
+@dataclass
+class GatewayConfig:
+    settings: Settings
+    routing: RoutingConfig
+    clients: dict[str, ClientKey] = field(default_factory=dict)
+
+
+def parse_client_keys(value: str) -> list[ClientKey]:
+    keys = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        key_id, sep, secret = item.partition(":")
+        if not sep or not key_id or len(secret) < 16:
+            raise ConfigError(
+                f"GATEWAY_CLIENT_KEYS: {item.split(':')[0]!r} is not 'keyid:secret' with a secret of at least 16 characters"
+            )
+        keys.append(ClientKey(key_id=key_id, secrets=[secret]))
+    return keys
+
+
+def load_config(**overrides: Any) -> GatewayConfig:
+    """Settings from the environment and the configuration file, routing, client keys."""
+    try:
+        env_only = Settings(**overrides)
+    except Exception as exc:  # pydantic's ValidationError, reported plainly
+        raise ConfigError(f"settings are not valid: {exc}") from exc
+    file_cfg = FileConfig()
+    root = None
+    path = env_only.config
+    if path is None and Path("gateway.yaml").exists():
+        path = Path("gateway.yaml")
+    if path is not None:
+        data, root = load_yaml(path)
+        file_cfg = validate_at(FileConfig, data, path=path, root=root)
+    try:
+        settings = Settings(**{**file_cfg.settings, **overrides, "config": path})
+    except Exception as exc:
+        raise ConfigError(f"{path}: settings are not valid: {exc}") from exc
+
+    if file_cfg.routing is None:
+        routing = load_routing(bundled_routing_path())
+    elif isinstance(file_cfg.routing, str):
+        routing = load_routing((path.parent / file_cfg.routing) if path else Path(file_cfg.routing))
+    else:
+        routing = parse_routing(file_cfg.routing, path=path, root=root, prefix=("routing",))
+
+    clients = {c.key_id: c for c in file_cfg.clients}
+    for key in parse_client_keys(settings.client_keys):
+        existing = clients.get(key.key_id)
+        if existing and key.secrets[0] not in existing.secrets:
+            existing.secrets = [*existing.secrets, key.secrets[0]][-2:]
+        elif not existing:
+            clients[key.key_id] = key
+    return GatewayConfig(settings=settings, routing=routing, clients=clients)

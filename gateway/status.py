@@ -1,0 +1,107 @@
+"""Where a report's records are, and what became of one work order (read side)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder
+from gateway.errors import NotFound
+from gateway.routing import RoutingConfig
+
+
+def report_status(session: Session, client_id: str, report_id: str, routing: RoutingConfig) -> dict[str, Any]:
+    report = session.scalar(select(Report).where(Report.client_id == client_id, Report.report_id == report_id))
+    if report is None:
+        raise NotFound(f"no report {report_id!r} from client {client_id!r}")
+    rwo = ReportWorkOrder
+    normalized = session.scalar(select(func.count()).select_from(rwo).where(rwo.report_pk == report.id)) or 0
+    duplicates = session.scalar(select(func.count()).select_from(rwo).where(rwo.report_pk == report.id, rwo.seen_before.is_(True))) or 0
+    excluded = dict(session.execute(
+        select(rwo.excluded_reason, func.count()).where(rwo.report_pk == report.id, rwo.excluded_reason.is_not(None)).group_by(rwo.excluded_reason)
+    ).all())
+    routed = session.scalar(select(func.count()).select_from(rwo).where(rwo.report_pk == report.id, rwo.clue_pk.is_not(None))) or 0
+    delivered = session.scalar(
+        select(func.count()).select_from(rwo)
+        .join(PacketClue, PacketClue.clue_pk == rwo.clue_pk)
+        .join(Packet, Packet.id == PacketClue.packet_pk)
+        .where(rwo.report_pk == report.id, PacketClue.copy.is_(False), Packet.state.in_(("delivered", "partial")))
+    ) or 0
+    packets = []
+    for packet in session.scalars(select(Packet).where(Packet.report_pk == report.id).order_by(Packet.id)):
+        deliveries = session.scalars(select(Delivery).where(Delivery.packet_pk == packet.id).order_by(Delivery.id)).all()
+        packets.append({
+            "packet_id": packet.packet_id,
+            "committee": routing.committee(packet.committee_id).name if packet.committee_id in {c.id for c in routing.committees} else packet.committee_id,
+            "subject": packet.subject,
+            "state": packet.state,
+            "clues": session.scalar(select(func.count()).select_from(PacketClue).where(PacketClue.packet_pk == packet.id)),
+            "location": packet.location,
+            "deliveries": [
+                {"recipient": d.recipient, "state": d.state, "attempts": d.attempts, "message_id": d.message_id, "last_error": d.last_error}
+                for d in deliveries
+            ],
+        })
+    return {
+        "report_id": report.report_id,
+        "receipt_id": report.receipt_id,
+        "kind": report.kind,
+        "state": report.state,
+        "received_at": report.received_at.isoformat(),
+        "records": {
+            "received": report.record_count,
+            "rejected": len(report.rejected or []),
+            "normalized": normalized,
+            "duplicates": duplicates,
+            "excluded": sum(excluded.values()),
+            "excluded_by_reason": excluded,
+            "routed": routed,
+            "delivered": delivered,
+        },
+        "clues": session.scalar(select(func.count()).select_from(Clue).where(Clue.report_pk == report.id)) or 0,
+        "packets": packets,
+    }
+
+
+def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) -> dict[str, Any]:
+    order = session.scalar(select(WorkOrder).where(WorkOrder.ticket_no == ticket_no))
+    if order is None:
+        raise NotFound(f"no work order {ticket_no!r}")
+    rows = session.execute(
+        select(Report.report_id, Clue)
+        .select_from(ReportWorkOrder)
+        .join(Report, Report.id == ReportWorkOrder.report_pk)
+        .outerjoin(Clue, Clue.id == ReportWorkOrder.clue_pk)
+        .where(ReportWorkOrder.work_order_pk == order.id)
+        .order_by(Report.id)
+    ).all()
+    latest_clue = next((clue for _, clue in reversed(rows) if clue is not None), None)
+    packets: list[str] = []
+    if latest_clue is not None:
+        packets = list(session.scalars(
+            select(Packet.packet_id).join(PacketClue, PacketClue.packet_pk == Packet.id).where(PacketClue.clue_pk.in_(
+                [clue.id for _, clue in rows if clue is not None]
+            )).order_by(Packet.id)
+        ))
+    committee = None
+    if latest_clue is not None:
+        committee = routing.committee(latest_clue.committee_id).name
+    return {
+        "ticket_no": order.ticket_no,
+        "category": list(order.category or []),
+        "category_inferred": False,
+        "category_confidence": None,
+        "excluded": order.excluded_reason,
+        "issue_id": None,
+        "clue_id": latest_clue.clue_id if latest_clue else None,
+        "committee": committee,
+        "workstations": list(latest_clue.workstations) if latest_clue else [],
+        "packets": packets,
+        "reports": [report_id for report_id, _ in rows],
+        "status": order.status,
+        "district": order.district,
+        "street": order.street,
+        "content": order.content_masked,
+        "caller": order.caller_masked,
+    }

@@ -1,0 +1,1 @@
+"""Dramatiq actors, kept thin: each takes ids, calls one handler in gateway/, and returns."""

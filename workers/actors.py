@@ -1,0 +1,77 @@
+"""The pipeline's actors. They translate a message into a handler call and nothing more.
+
+Actors are declared against the broker that bootstrap() made (no broker at
+import time). Each message carries its outbox row id; the handler marks that
+row done in the same transaction as its work, which makes redelivery harmless.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+from dramatiq import Broker
+
+from gateway.delivery import handle_deliver_packet
+from gateway.errors import PermanentError
+from gateway.intake import NORMALIZE
+from gateway.normalize import ROUTE, handle_normalize_report
+from gateway.route import DELIVER, handle_route_report
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Gateway
+
+_gateway: "Gateway | None" = None
+
+
+def bind(gateway: "Gateway") -> None:
+    """Give the actors of this process their gateway (settings, database, adapters)."""
+    global _gateway
+    _gateway = gateway
+
+
+def _current() -> "Gateway":
+    if _gateway is None:
+        raise RuntimeError("actors are not bound: call gateway.bootstrap.bootstrap() in this process first")
+    return _gateway
+
+
+def normalize_report(outbox_id: int, report_pk: int) -> None:
+    gw = _current()
+    handle_normalize_report(
+        report_pk, gw.uow(), citizen_secret=gw.citizen_secret, keep_raw=gw.settings.keep_raw_payload, outbox_id=outbox_id
+    )
+    gw.metrics.stage_done("normalize")
+
+
+def route_report(outbox_id: int, report_pk: int) -> None:
+    gw = _current()
+    handle_route_report(report_pk, gw.uow(), routing=gw.routing, mail_domain=gw.settings.mail_domain, outbox_id=outbox_id)
+    gw.metrics.stage_done("route")
+
+
+def deliver_packet(outbox_id: int, packet_pk: int) -> None:
+    gw = _current()
+    outcome = handle_deliver_packet(
+        packet_pk, gw.uow, transport=gw.transport, routing=gw.routing, sender=gw.settings.mail_from, outbox_id=outbox_id
+    )
+    gw.metrics.stage_done("deliver")
+    gw.metrics.deliveries(outcome.sent, outcome.failed)
+
+
+STAGES = {NORMALIZE: normalize_report, ROUTE: route_report, DELIVER: deliver_packet}
+
+
+def declare(broker: Broker, *, queue_prefix: str, min_backoff_ms: int, max_backoff_ms: int, max_retries: int) -> dict[str, dramatiq.Actor[Any, Any]]:
+    return {
+        name: dramatiq.actor(
+            fn,
+            broker=broker,
+            actor_name=name,
+            queue_name=f"{queue_prefix}.{name}",
+            max_retries=max_retries,
+            min_backoff=min_backoff_ms,
+            max_backoff=max_backoff_ms,
+            throws=(PermanentError,),
+        )
+        for name, fn in STAGES.items()
+    }
