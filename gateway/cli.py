@@ -1,0 +1,196 @@
+"""`gateway` command line: run, api, worker, demo, db, schema."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import ConfigError
+
+DESCRIPTION = """\
+Gateway between the 12345 hotline command center and the CPPCC office.
+Takes in signed report pushes, turns work orders into clues, routes them to
+committees and mails them clue packets (线索包).
+
+Configuration comes from GATEWAY_* environment variables and an optional YAML
+file (GATEWAY_CONFIG, or ./gateway.yaml); see README.md for every setting.
+"""
+
+
+def _setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool) -> None:
+    from gateway.service import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def ready(bound: int) -> None:
+        print(f"gateway listening on http://{host}:{bound}  (Ctrl+C to stop)", flush=True)
+
+    await serve(gateway, host=host, port=port, workers=workers, ready=ready, stop=stop)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import bootstrap
+
+    gateway = bootstrap()
+    s = gateway.settings
+    _setup_logging(s.log_level)
+    print(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
+    print(f"workers:  {'in this process' if gateway.embedded else 'separate (' + (s.broker_url or '').split('@')[-1] + '), plus this process'}")
+    print(f"mail:     {gateway.transport.location}")
+    if not gateway.clients:
+        print("warning: no client keys configured, so every push is refused with 401; set GATEWAY_CLIENT_KEYS=keyid:secret", file=sys.stderr)
+    try:
+        asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=True))
+    finally:
+        gateway.close()
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import bootstrap
+
+    gateway = bootstrap()
+    _setup_logging(gateway.settings.log_level)
+    if gateway.embedded:
+        gateway.close()
+        raise ConfigError("`gateway api` serves only the API and needs GATEWAY_BROKER_URL (redis://… or amqp://…) for its workers; use `gateway run` for everything in one process")
+    try:
+        asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=False))
+    finally:
+        gateway.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import bootstrap
+    from workers.runtime import WorkerRuntime
+
+    gateway = bootstrap(upgrade_db=False)
+    _setup_logging(gateway.settings.log_level)
+    if gateway.embedded:
+        gateway.close()
+        raise ConfigError("`gateway worker` consumes a shared queue: set GATEWAY_BROKER_URL to redis://… or amqp://… (without one, `gateway run` has its workers inside)")
+    runtime = WorkerRuntime(gateway, threads=args.threads).start()
+    print(f"worker consuming {', '.join(sorted(a.queue_name for a in gateway.actors.values()))} with {args.threads or gateway.settings.worker_threads} threads", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        runtime.stop()
+        gateway.close()
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from gateway.db import migrate
+    from gateway.settings import load_config
+
+    url = load_config().settings.resolved_database_url
+    migrate.upgrade(url, args.revision)
+    print(f"database schema at revision {migrate.current(url)}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from gateway.db import migrate
+    from gateway.settings import load_config
+
+    print(migrate.current(load_config().settings.resolved_database_url) or "(empty: run `gateway db upgrade`)")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from contracts.schema import all_schemas
+
+    schemas = all_schemas()
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, schema in schemas.items():
+            (out / f"{name}.schema.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {len(schemas)} JSON Schemas to {out}/")
+    else:
+        print(json.dumps(schemas, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo.run import run_demo
+
+    return run_demo(records=args.records, base_dir=Path(args.dir), week_start=args.week_start)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="API + workers + scheduler in one process (the embedded default)",
+                       description="Serve the API, run the pipeline workers in this process (or alongside a broker's workers) and the recovery sweep. Creates and upgrades the database.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("api", help="the HTTP API only (distributed mode, needs GATEWAY_BROKER_URL)",
+                       description="Serve the API and the recovery sweep; the pipeline runs in `gateway worker` processes.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("worker", help="a pipeline worker process (distributed mode, needs GATEWAY_BROKER_URL)",
+                       description="Consume the pipeline queues. Run any number, on any machine sharing the database and broker.")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default GATEWAY_WORKER_THREADS, 4)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("demo", help="push a realistic week through the embedded gateway and show where the packets went",
+                       description="Start the embedded gateway in a fresh folder, push a generated week of work orders (and one urgent report) through the signed HTTP API, wait for the clue packets and show them.")
+    p.add_argument("--records", type=int, default=600, help="work orders in the weekly report (default 600)")
+    p.add_argument("--dir", default="gateway-demo", help="parent folder of the demo's run folders (default ./gateway-demo)")
+    p.add_argument("--week-start", default=None, help="Monday of the demo week, YYYY-MM-DD (default: last week's Monday)")
+    p.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema: upgrade, current").add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = db.add_parser("upgrade", help="create or upgrade the schema (Alembic)")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(func=cmd_db_upgrade)
+    p = db.add_parser("current", help="print the schema revision")
+    p.set_defaults(func=cmd_db_current)
+
+    p = sub.add_parser("schema", help="write the JSON Schemas of the wire formats",
+                       description="JSON Schemas of the report, work-order, receipt and problem formats, generated from the pydantic contracts.")
+    p.add_argument("--out", help="folder to write <name>.schema.json files into (default: print)")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"gateway: {exc.detail}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

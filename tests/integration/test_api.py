@@ -1,0 +1,180 @@
+"""The push API against a real server on 127.0.0.1 (embedded mode, SQLite)."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.bootstrap import Gateway
+from gateway.db.models import Report
+from gateway.service import ServerThread
+from gateway.signing import signed_headers
+from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
+from tests.helpers.gateway import running_gateway
+from tests.helpers.reports import call, raw_post, wait_for_state, weekly
+
+JSON = "application/json; charset=utf-8"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Gateway, ServerThread]]:
+    with running_gateway(tmp_path, max_body_bytes=200_000) as pair:
+        yield pair
+
+
+def _reports(gateway: Gateway) -> int:
+    with gateway.uow.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Report)) or 0
+
+
+def _post(server: ServerThread, body: bytes, *, headers: dict[str, str] | None = None, path: str = "/api/v1/reports", content_type: str = JSON):
+    sent = {"Content-Type": content_type, **(headers if headers is not None else signed_headers(CLIENT_KEY_ID, CLIENT_SECRET, body))}
+    return raw_post(server.url, path, body, sent)
+
+
+def test_accepted_report_gets_a_receipt_and_a_status(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    answer = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
+    assert answer.status == 202
+    assert answer.body["report_id"] == "TZ-2026-W47" and answer.body["records"] == 6 and answer.body["duplicate"] is False
+    assert answer.body["status_url"] == "/api/v1/reports/TZ-2026-W47"
+    status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    assert status["records"]["received"] == 6
+    assert status["records"]["excluded_by_reason"] == {"litigation": 1}
+    assert status["records"]["routed"] == 5 and status["records"]["delivered"] == 5
+    assert {p["committee"] for p in status["packets"]} == {"城建环保委员会", "教科卫体委员会", "提案委员会"}
+
+
+def test_same_report_again_is_a_duplicate_and_a_changed_one_a_conflict(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    first = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
+    time.sleep(1.05)  # a resend is signed afresh: same body, same second would be the same signature (a replay)
+    again = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
+    assert again.status == 200 and again.body["duplicate"] is True
+    assert again.body["receipt_id"] == first.body["receipt_id"]
+    changed = weekly()
+    changed["title"] = "改过的标题"
+    conflict = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", changed)
+    assert conflict.status == 409
+    assert _reports(gateway) == 1
+
+
+@pytest.mark.parametrize("case", ["unsigned", "wrong-secret", "stale", "unknown-key"])
+def test_bad_signatures_get_401_and_nothing_is_stored(served: tuple[Gateway, ServerThread], case: str) -> None:
+    gateway, server = served
+    body = json.dumps(weekly()).encode()
+    headers = {
+        "unsigned": {},
+        "wrong-secret": signed_headers(CLIENT_KEY_ID, "not-the-secret-0123456789", body),
+        "stale": signed_headers(CLIENT_KEY_ID, CLIENT_SECRET, body, now=time.time() - 301),
+        "unknown-key": signed_headers("someone-else", CLIENT_SECRET, body),
+    }[case]
+    status, problem, response_headers = _post(server, body, headers=headers)
+    assert status == 401
+    assert response_headers["Content-Type"].startswith("application/problem+json")
+    assert problem["status"] == 401 and problem["detail"]
+    assert _reports(gateway) == 0
+
+
+def test_a_replayed_signature_is_refused(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    body = json.dumps(weekly()).encode()
+    headers = signed_headers(CLIENT_KEY_ID, CLIENT_SECRET, body)
+    assert _post(server, body, headers=headers)[0] == 202
+    status, problem, _ = _post(server, body, headers=headers)
+    assert status == 401 and "replay" in problem["detail"]
+
+
+def test_malformed_json_is_422_naming_the_body(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    status, problem, headers = _post(server, b'{"report_id": "R1", ')
+    assert status == 422 and headers["Content-Type"].startswith("application/problem+json")
+    assert problem["errors"][0]["loc"] == ["body"]
+    assert _reports(gateway) == 0
+
+
+def test_bad_fields_are_422_naming_every_one_with_its_record(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    report = weekly()
+    report["records"][1]["received_at"] = "not a time"
+    report["records"][3]["ticket_no"] = "bad ticket!"
+    status, problem, _ = _post(server, json.dumps(report).encode())
+    assert status == 422
+    assert {tuple(e["loc"]) for e in problem["errors"]} == {("records", 1, "received_at"), ("records", 3, "ticket_no")}
+    assert _reports(gateway) == 0
+
+
+def test_partial_acceptance_stores_the_good_records(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    report = weekly()
+    report["records"][1]["received_at"] = "not a time"
+    answer = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", report, partial=True)
+    assert answer.status == 202 and answer.body["records"] == 5
+    assert [r["index"] for r in answer.body["rejected"]] == [1]
+    status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    assert status["records"]["received"] == 5 and status["records"]["rejected"] == 1
+
+
+def test_wrong_content_type_is_415(served: tuple[Gateway, ServerThread]) -> None:
+    _, server = served
+    assert _post(server, b"a,b\n", content_type="text/csv")[0] == 415
+
+
+def test_body_over_the_limit_is_413_before_it_is_read(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    body = json.dumps(weekly(records=[])).encode() + b" " * 250_000
+    status, problem, _ = _post(server, body)
+    assert status == 413 and "limit" in problem["detail"]
+    assert _reports(gateway) == 0
+
+
+def test_status_of_an_unknown_report_is_404_and_reads_need_a_signature(served: tuple[Gateway, ServerThread]) -> None:
+    _, server = served
+    assert call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/api/v1/reports/NOPE").status == 404
+    assert call(server.url, CLIENT_KEY_ID, "wrong-secret-0123456789", "get", "/api/v1/reports/NOPE").status == 401
+
+
+def test_work_order_view_is_masked_and_names_committee_and_reports(served: tuple[Gateway, ServerThread]) -> None:
+    _, server = served
+    call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
+    wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    body = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/api/v1/work-orders/2611160000001").body
+    assert body["committee"] == "城建环保委员会"
+    assert body["reports"] == ["TZ-2026-W47"]
+    assert body["category"] == ["城乡建设", "市政设施", "道路积水"]
+    assert body["packets"] == ["P000001-urban", "P000001-proposals"]
+    assert "13812345678" not in json.dumps(body, ensure_ascii=False) and "王建国" not in json.dumps(body, ensure_ascii=False)
+    excluded = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/api/v1/work-orders/2611160100002").body
+    assert excluded["excluded"] == "litigation" and excluded["clue_id"] is None and excluded["committee"] is None
+
+
+def test_same_ticket_in_a_later_report_is_one_work_order_with_both_reports(served: tuple[Gateway, ServerThread]) -> None:
+    _, server = served
+    call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
+    wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    monthly = weekly("TZ-2026-M11")
+    monthly["kind"] = "monthly"
+    monthly["period"] = {"start": "2026-11-01", "end": "2026-11-30"}
+    monthly["issued_at"] = "2026-12-01T08:00:00+08:00"
+    monthly["records"][0]["status"] = "processing"
+    call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", monthly)
+    status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-M11")
+    assert status["records"]["duplicates"] == 6
+    body = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/api/v1/work-orders/2611160000000").body
+    assert body["reports"] == ["TZ-2026-W47", "TZ-2026-M11"] and body["status"] == "processing"
+
+
+def test_healthz_and_metrics(served: tuple[Gateway, ServerThread]) -> None:
+    import urllib.request
+
+    _, server = served
+    call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
+    with urllib.request.urlopen(server.url + "/healthz") as response:
+        assert json.load(response) == {"status": "ok", "database": "ok", "broker": "embedded"}
+    with urllib.request.urlopen(server.url + "/metrics") as response:
+        text = response.read().decode()
+    assert 'gateway_reports_received_total{client="tz-command-center",kind="weekly"} 1.0' in text
