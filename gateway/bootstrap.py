@@ -73,9 +73,9 @@ def _citizen_secret(uow: UnitOfWorkFactory) -> bytes:
         return bytes.fromhex(row.value)
 
 
-def bootstrap(*, upgrade_db: bool = True, config: GatewayConfig | None = None, **overrides: Any) -> Gateway:
+def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None = None, **overrides: Any) -> Gateway:
     """Wire a gateway from settings. Nothing connects before this is called."""
-    config = config or load_config(**overrides)
+    config = gateway_config or load_config(**overrides)
     settings = config.settings
     url = settings.resolved_database_url
     if upgrade_db:

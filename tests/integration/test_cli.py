@@ -1,0 +1,81 @@
+"""The `gateway` command as a user runs it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.helpers.processes import gateway_env, gateway_process
+from tests.helpers.smtp import free_port
+
+
+def run(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=cwd, env=gateway_env(**settings), capture_output=True, text=True, timeout=120)
+
+
+def test_help_explains_every_command(tmp_path: Path) -> None:
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("run", "api", "worker", "demo", "db", "schema"):
+        assert f"    {command}" in result.stdout
+    assert "GATEWAY_CONFIG" in result.stdout
+    assert "--port" in run("run", "--help", cwd=tmp_path).stdout
+
+
+def test_run_in_an_empty_folder_uses_bundled_routing_and_creates_its_database(tmp_path: Path) -> None:
+    port = free_port()
+    with gateway_process("run", "--port", str(port), cwd=tmp_path, env=gateway_env()) as process:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert json.load(response)["status"] == "ok"
+                    break
+            except OSError:
+                assert process.poll() is None, "gateway run exited"
+                assert time.monotonic() < deadline, "gateway run did not listen within 60 s"
+                time.sleep(0.3)
+    assert (tmp_path / "gateway-data" / "gateway.db").exists()
+    assert process.returncode == 0  # SIGTERM is a clean stop
+    output = (tmp_path / "gateway-run.log").read_text(encoding="utf-8")
+    assert "no client keys configured" in output
+
+
+def test_a_bad_routing_configuration_stops_the_gateway_naming_the_line(tmp_path: Path) -> None:
+    (tmp_path / "routing.yaml").write_text(
+        "committees:\n  - id: office\n    name: 区政协办公室\n    short: 办公室\n    emails: [office@zx.example]\n"
+        "rules:\n  - committee: urban\n    categories: [城乡建设]\ntriage: office\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "gateway.yaml").write_text("routing: routing.yaml\n", encoding="utf-8")
+    result = run("run", "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "routing.yaml:7: rules.0.committee: unknown committee 'urban'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_smtp_url_is_explained(tmp_path: Path) -> None:
+    result = run("run", cwd=tmp_path, smtp_url="http://mail.example:25")
+    assert result.returncode == 2 and "smtp+starttls://" in result.stderr
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    assert "revision 0001" in run("db", "upgrade", cwd=tmp_path).stdout
+    assert run("db", "current", cwd=tmp_path).stdout.strip() == "0001"
+
+
+def test_worker_without_a_broker_says_what_to_do(tmp_path: Path) -> None:
+    run("db", "upgrade", cwd=tmp_path)
+    result = run("worker", cwd=tmp_path)
+    assert result.returncode == 2 and "GATEWAY_BROKER_URL" in result.stderr
+
+
+def test_schema_writes_json_schemas_of_the_wire_formats(tmp_path: Path) -> None:
+    result = run("schema", "--out", "schemas", cwd=tmp_path)
+    assert result.returncode == 0
+    report = json.loads((tmp_path / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+    assert set(report["properties"]) >= {"report_id", "kind", "period", "records"}
+    assert report["$defs"]["WorkOrderRecord"]["required"] == ["ticket_no", "received_at", "content"]
