@@ -48,37 +48,34 @@ async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool)
     await serve(gateway, host=host, port=port, workers=workers, ready=ready, stop=stop)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, *, workers: bool) -> int:
     from gateway.bootstrap import bootstrap
 
     gateway = bootstrap()
     s = gateway.settings
     _setup_logging(s.log_level)
+    if not workers and gateway.embedded:
+        gateway.close()
+        raise ConfigError("`gateway api` serves only the API and needs GATEWAY_BROKER_URL (redis://… or amqp://…) for its workers; use `gateway run` for everything in one process")
+    broker = "in this process" if gateway.embedded else (s.broker_url or "").split("@")[-1] + (", also consumed here" if workers else "")
     print(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
-    print(f"workers:  {'in this process' if gateway.embedded else 'separate (' + (s.broker_url or '').split('@')[-1] + '), plus this process'}")
+    print(f"queue:    {broker}")
     print(f"mail:     {gateway.transport.location}")
     if not gateway.clients:
         print("warning: no client keys configured, so every push is refused with 401; set GATEWAY_CLIENT_KEYS=keyid:secret", file=sys.stderr)
     try:
-        asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=True))
+        asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=workers))
     finally:
         gateway.close()
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _serve(args, workers=True)
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    from gateway.bootstrap import bootstrap
-
-    gateway = bootstrap()
-    _setup_logging(gateway.settings.log_level)
-    if gateway.embedded:
-        gateway.close()
-        raise ConfigError("`gateway api` serves only the API and needs GATEWAY_BROKER_URL (redis://… or amqp://…) for its workers; use `gateway run` for everything in one process")
-    try:
-        asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=False))
-    finally:
-        gateway.close()
-    return 0
+    return _serve(args, workers=False)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -63,19 +63,27 @@ async def _push_week(url: str, secret: str, week: Any, console: Console) -> tupl
         return statuses, timings
 
 
+def gateway_outbox(run_dir: Path) -> str:
+    import os
+
+    return os.environ.get("GATEWAY_SMTP_URL", "").split("@")[-1] or str(run_dir / "outbox") + "/"
+
+
 def _show(console: Console, statuses: list[dict[str, Any]], week: Any, run_dir: Path, seconds: float, timings: dict[str, float]) -> None:
     table = Table(title="线索包去向 · where the clue packets went", show_lines=False)
-    for col in ("packet", "committee", "subject", "clues", "to", "state", "file"):
+    for col in ("subject", "to", "state", "file"):
         table.add_column(col, overflow="fold")
-    first_file = None
+    largest: tuple[int, Path | None] = (-1, None)
     for status in statuses:
         for p in status["packets"]:
             recipients = ", ".join(d["recipient"] for d in p["deliveries"])
             location = p["location"] or ""
             path = Path(location) / f"{p['packet_id']}-r1.eml" if location and not location.startswith("smtp") else None
-            first_file = first_file or (path if path and path.exists() else None)
-            table.add_row(p["packet_id"], p["committee"], p["subject"], str(p["clues"]), recipients, p["state"], str(path or location))
+            if path and path.exists() and p["clues"] > largest[0]:
+                largest = (p["clues"], path)
+            table.add_row(p["subject"], recipients, p["state"], path.name if path else location)
     console.print(table)
+    first_file = largest[1]
 
     totals = {k: sum(s["records"][k] for s in statuses) for k in ("received", "excluded", "duplicates", "routed")}
     reasons: dict[str, int] = {}
@@ -89,7 +97,9 @@ def _show(console: Console, statuses: list[dict[str, Any]], week: Any, run_dir: 
         f"routed into clues: {totals['routed']}   clues: {clues}   packets: {packets}\n"
         f"weekly report: accepted in {timings[week.weekly['report_id'] + ' accepted']:.2f} s, all packets out {timings[week.weekly['report_id'] + ' delivered']:.1f} s after the push\n"
         f"urgent report: packet out {timings[week.urgent['report_id'] + ' delivered']:.1f} s after the push\n"
-        f"total {seconds:.1f} s   ·   data: {run_dir}",
+        f"total {seconds:.1f} s\n"
+        f"database: {run_dir / 'gateway.db'}\n"
+        f"packets:  {gateway_outbox(run_dir)}",
         title="demo figures",
     ))
     if first_file:
