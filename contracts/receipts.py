@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 class RejectedRecord(BaseModel):
     index: int = Field(description="Position of the record in the pushed `records` list, from 0.")
+    row: int | None = Field(None, description="Row number in the uploaded file (uploads only).")
     ticket_no: str | None = None
     errors: list["ProblemItem"]
 

@@ -105,11 +105,12 @@ def handle_deliver_packet(
 
 
 def _finish_report_if_complete(session: Session, report_pk: int) -> None:
+    # Lock the report first: two workers finishing the last two packets at once
+    # would otherwise each see the other's packet still pending.
+    report = session.get(Report, report_pk, with_for_update=True)
     session.flush()
     open_packets = session.scalar(
         select(func.count()).select_from(Packet).where(Packet.report_pk == report_pk, Packet.state == "pending")
     )
-    if open_packets == 0:
-        report = session.get(Report, report_pk)
-        if report is not None and report.state == "routed":
-            report.state, report.delivered_at = "delivered", utcnow()
+    if open_packets == 0 and report is not None and report.state == "routed":
+        report.state, report.delivered_at = "delivered", utcnow()

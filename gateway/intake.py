@@ -1,31 +1,37 @@
-"""Receiving a pushed report: validate, store durably, queue normalization."""
+"""Receiving a report (push, upload, pull, drop folder): validate, store durably, queue normalization."""
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
 from contracts.receipts import ProblemItem
 from gateway.db.models import Report, SeenSignature
 from gateway.errors import Conflict, Unauthorized, ValidationFailed
-from gateway.uow import UnitOfWork
+from gateway.uow import UnitOfWork, emit
 
 NORMALIZE = "normalize_report"
 
 
 @dataclass(frozen=True)
 class ReceiveReport:
+    """A report to take in. `data` is the parsed JSON value; `signature` is set for signed HTTP requests."""
+
     client_id: str
-    body: bytes
-    signature: str
+    data: Any
+    signature: str | None = None
     partial: bool = False
+    source: str = "push"
+    row_numbers: Sequence[int] | None = None  # spreadsheet rows of the records, for uploads
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,9 @@ def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ValidationFailed("the body is not UTF-8 text", errors=[{"loc": ["body"], "msg": str(exc)}]) from exc
+        raise ValidationFailed(
+            f"the body is not UTF-8 text (byte {exc.start}); send JSON in UTF-8", errors=[{"loc": ["body"], "msg": "not UTF-8"}]
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
             f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
@@ -56,11 +64,14 @@ def body_digest(data: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def validate_report(data: Any, *, partial: bool) -> tuple[ReportEnvelope, list[WorkOrderRecord], list[RejectedRecord]]:
+def validate_report(
+    data: Any, *, partial: bool, row_numbers: Sequence[int] | None = None
+) -> tuple[ReportEnvelope, list[WorkOrderRecord], list[RejectedRecord]]:
     """The envelope, the good records and (with partial) the rejected ones, or ValidationFailed listing every bad field."""
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object (a report)", errors=[{"loc": ["body"], "msg": "not an object"}])
     envelope_errors: list[dict[str, Any]] = []
+    envelope: ReportEnvelope | None
     try:
         envelope = ReportEnvelope.model_validate(data)
     except ValidationError as exc:
@@ -73,15 +84,18 @@ def validate_report(data: Any, *, partial: bool) -> tuple[ReportEnvelope, list[W
         try:
             good.append(WorkOrderRecord.model_validate(raw))
         except ValidationError as exc:
+            row = row_numbers[index] if row_numbers is not None else None
+            prefix = ("row", row) if row is not None else ("records", index)
             ticket = raw.get("ticket_no") if isinstance(raw, dict) and isinstance(raw.get("ticket_no"), str) else None
-            rejected.append(
-                RejectedRecord(index=index, ticket_no=ticket, errors=[ProblemItem(**e) for e in _errors(exc, ("records", index))])
-            )
+            rejected.append(RejectedRecord(index=index, row=row, ticket_no=ticket, errors=[ProblemItem(**e) for e in _errors(exc, prefix)]))
     record_errors = [e.model_dump() for r in rejected for e in r.errors]
     if envelope is None or (rejected and (not partial or not good)):
         detail = f"{len(envelope_errors) + len(record_errors)} problem(s) in the report"
-        if rejected and not partial:
-            detail += f"; {len(rejected)} of {len(raw_records)} records are bad (send ?partial=true to store the good ones)"
+        if rejected:
+            unit = "rows" if row_numbers is not None else "records"
+            detail += f"; {len(rejected)} of {len(raw_records)} {unit} are bad"
+            if not partial:
+                detail += " (send ?partial=true to store the good ones)"
         raise ValidationFailed(detail, errors=envelope_errors + record_errors)
     return envelope, good, rejected
 
@@ -97,8 +111,8 @@ def _receipt(report: Report, *, duplicate: bool) -> Receipt:
     )
 
 
-def _existing(uow: UnitOfWork, client_id: str, report_id: str, digest: str) -> Received | None:
-    report = uow.session.scalar(select(Report).where(Report.client_id == client_id, Report.report_id == report_id))
+def _existing(session: Session, client_id: str, report_id: str, digest: str) -> Received | None:
+    report = session.scalar(select(Report).where(Report.client_id == client_id, Report.report_id == report_id))
     if report is None:
         return None
     if report.body_sha256 != digest:
@@ -109,51 +123,64 @@ def _existing(uow: UnitOfWork, client_id: str, report_id: str, digest: str) -> R
     return Received(_receipt(report, duplicate=True), created=False)
 
 
-def remember_signature(uow: UnitOfWork, signature: str) -> None:
+def remember_signature(session: Session, signature: str) -> None:
     """Record a signature as used; a second use inside the window is a replay."""
-    if uow.session.get(SeenSignature, signature) is not None:
+    if session.get(SeenSignature, signature) is not None:
         raise Unauthorized("this signature was already used (replay); sign every request afresh")
-    uow.session.add(SeenSignature(signature=signature))
+    session.add(SeenSignature(signature=signature))
+
+
+def store_report(session: Session, cmd: ReceiveReport) -> Received:
+    """Validate and add a report to the session (no commit): the caller's transaction makes it durable.
+
+    Also adds the outbox message that starts its normalization.
+    """
+    data = cmd.data
+    digest = body_digest(data)
+    report_id = data.get("report_id") if isinstance(data, dict) else None
+    if cmd.signature is not None:
+        remember_signature(session, cmd.signature)
+    if isinstance(report_id, str):
+        known = _existing(session, cmd.client_id, report_id, digest)
+        if known is not None:
+            return known
+    envelope, records, rejected = validate_report(data, partial=cmd.partial, row_numbers=cmd.row_numbers)
+    report = Report(
+        client_id=cmd.client_id,
+        report_id=envelope.report_id,
+        receipt_id=uuid.uuid4().hex,
+        kind=envelope.kind.value,
+        title=envelope.title,
+        summary=envelope.summary,
+        period_start=envelope.period.start if envelope.period else None,
+        period_end=envelope.period.end if envelope.period else None,
+        issued_at=envelope.issued_at,
+        body_sha256=digest,
+        payload=[r.model_dump(mode="json") for r in records],
+        record_count=len(records),
+        rejected=[r.model_dump(mode="json", exclude_none=True) for r in rejected],
+        state="received",
+        source=cmd.source,
+    )
+    session.add(report)
+    session.flush()
+    emit(session, NORMALIZE, str(report.id), report_pk=report.id)
+    return Received(_receipt(report, duplicate=False), created=True)
 
 
 def handle_receive_report(cmd: ReceiveReport, uow: UnitOfWork) -> Received:
-    data = parse_json(cmd.body)
-    digest = body_digest(data)
-    report_id = data.get("report_id") if isinstance(data, dict) else None
     with uow:
-        if isinstance(report_id, str):
-            known = _existing(uow, cmd.client_id, report_id, digest)
-            if known is not None:
-                remember_signature(uow, cmd.signature)
-                uow.commit()
-                return known
-        envelope, records, rejected = validate_report(data, partial=cmd.partial)
-        remember_signature(uow, cmd.signature)
-        report = Report(
-            client_id=cmd.client_id,
-            report_id=envelope.report_id,
-            receipt_id=uuid.uuid4().hex,
-            kind=envelope.kind.value,
-            title=envelope.title,
-            summary=envelope.summary,
-            period_start=envelope.period.start if envelope.period else None,
-            period_end=envelope.period.end if envelope.period else None,
-            issued_at=envelope.issued_at,
-            body_sha256=digest,
-            payload=[r.model_dump(mode="json") for r in records],
-            record_count=len(records),
-            rejected=[r.model_dump(mode="json") for r in rejected],
-            state="received",
-        )
-        uow.session.add(report)
-        uow.session.flush()
-        uow.emit(NORMALIZE, str(report.id), report_pk=report.id)
         try:
+            received = store_report(uow.session, cmd)
             uow.commit()
+            return received
         except IntegrityError:
+            # Another request stored the same report (or used the same signature) a moment ago.
             uow.session.rollback()
-            known = _existing(uow, cmd.client_id, envelope.report_id, digest)
+            data = cmd.data if isinstance(cmd.data, dict) else {}
+            if cmd.signature is not None and uow.session.get(SeenSignature, cmd.signature) is not None:
+                raise Unauthorized("this signature was already used (replay); sign every request afresh") from None
+            known = _existing(uow.session, cmd.client_id, str(data.get("report_id")), body_digest(cmd.data))
             if known is None:
                 raise
             return known
-        return Received(_receipt(report, duplicate=False), created=True)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from aiohttp import web
 from sqlalchemy import delete
 
-from connectors.http_api import create_app
+from connectors.http import create_app
 from gateway.bootstrap import Gateway
 from gateway.db.models import SeenSignature, utcnow
 from workers.runtime import WorkerRuntime

@@ -1,17 +1,16 @@
 """Where a report's records are, and what became of one work order (read side)."""
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from contracts.status import DeliveryStatus, PacketStatus, RecordCounts, ReportStatus, WorkOrderStatus
 from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder
 from gateway.errors import NotFound
 from gateway.routing import RoutingConfig
 
 
-def report_status(session: Session, client_id: str, report_id: str, routing: RoutingConfig) -> dict[str, Any]:
+def report_status(session: Session, client_id: str, report_id: str, routing: RoutingConfig) -> ReportStatus:
     report = session.scalar(select(Report).where(Report.client_id == client_id, Report.report_id == report_id))
     if report is None:
         raise NotFound(f"no report {report_id!r} from client {client_id!r}")
@@ -31,40 +30,49 @@ def report_status(session: Session, client_id: str, report_id: str, routing: Rou
     packets = []
     for packet in session.scalars(select(Packet).where(Packet.report_pk == report.id).order_by(Packet.id)):
         deliveries = session.scalars(select(Delivery).where(Delivery.packet_pk == packet.id).order_by(Delivery.id)).all()
-        packets.append({
-            "packet_id": packet.packet_id,
-            "committee": routing.committee(packet.committee_id).name if packet.committee_id in {c.id for c in routing.committees} else packet.committee_id,
-            "subject": packet.subject,
-            "state": packet.state,
-            "clues": session.scalar(select(func.count()).select_from(PacketClue).where(PacketClue.packet_pk == packet.id)),
-            "location": packet.location,
-            "deliveries": [
-                {"recipient": d.recipient, "state": d.state, "attempts": d.attempts, "message_id": d.message_id, "last_error": d.last_error}
+        packets.append(PacketStatus(
+            packet_id=packet.packet_id,
+            committee=_committee_name(routing, packet.committee_id),
+            subject=packet.subject,
+            state=packet.state,
+            clues=session.scalar(select(func.count()).select_from(PacketClue).where(PacketClue.packet_pk == packet.id)) or 0,
+            location=packet.location,
+            deliveries=[
+                DeliveryStatus(recipient=d.recipient, state=d.state, attempts=d.attempts, message_id=d.message_id, last_error=d.last_error)
                 for d in deliveries
             ],
-        })
-    return {
-        "report_id": report.report_id,
-        "receipt_id": report.receipt_id,
-        "kind": report.kind,
-        "state": report.state,
-        "received_at": report.received_at.isoformat(),
-        "records": {
-            "received": report.record_count,
-            "rejected": len(report.rejected or []),
-            "normalized": normalized,
-            "duplicates": duplicates,
-            "excluded": sum(excluded.values()),
-            "excluded_by_reason": excluded,
-            "routed": routed,
-            "delivered": delivered,
-        },
-        "clues": session.scalar(select(func.count()).select_from(Clue).where(Clue.report_pk == report.id)) or 0,
-        "packets": packets,
-    }
+        ))
+    return ReportStatus(
+        report_id=report.report_id,
+        receipt_id=report.receipt_id,
+        kind=report.kind,
+        source=report.source,
+        state=report.state,
+        received_at=report.received_at,
+        records=RecordCounts(
+            received=report.record_count,
+            rejected=len(report.rejected or []),
+            normalized=normalized,
+            duplicates=duplicates,
+            excluded=sum(excluded.values()),
+            excluded_by_reason=excluded,
+            routed=routed,
+            delivered=delivered,
+        ),
+        clues=session.scalar(select(func.count()).select_from(Clue).where(Clue.report_pk == report.id)) or 0,
+        packets=packets,
+    )
 
 
-def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) -> dict[str, Any]:
+def _committee_name(routing: RoutingConfig, committee_id: str) -> str:
+    # A committee removed from the configuration since keeps its id in the answer.
+    try:
+        return routing.committee(committee_id).name
+    except KeyError:
+        return committee_id
+
+
+def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) -> WorkOrderStatus:
     order = session.scalar(select(WorkOrder).where(WorkOrder.ticket_no == ticket_no))
     if order is None:
         raise NotFound(f"no work order {ticket_no!r}")
@@ -84,24 +92,21 @@ def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) 
                 [clue.id for _, clue in rows if clue is not None]
             )).order_by(Packet.id)
         ))
-    committee = None
-    if latest_clue is not None:
-        committee = routing.committee(latest_clue.committee_id).name
-    return {
-        "ticket_no": order.ticket_no,
-        "category": list(order.category or []),
-        "category_inferred": False,
-        "category_confidence": None,
-        "excluded": order.excluded_reason,
-        "issue_id": None,
-        "clue_id": latest_clue.clue_id if latest_clue else None,
-        "committee": committee,
-        "workstations": list(latest_clue.workstations) if latest_clue else [],
-        "packets": packets,
-        "reports": [report_id for report_id, _ in rows],
-        "status": order.status,
-        "district": order.district,
-        "street": order.street,
-        "content": order.content_masked,
-        "caller": order.caller_masked,
-    }
+    return WorkOrderStatus(
+        ticket_no=order.ticket_no,
+        category=list(order.category or []),
+        category_inferred=False,
+        category_confidence=None,
+        excluded=order.excluded_reason,
+        issue_id=None,
+        clue_id=latest_clue.clue_id if latest_clue else None,
+        committee=_committee_name(routing, latest_clue.committee_id) if latest_clue else None,
+        workstations=list(latest_clue.workstations) if latest_clue else [],
+        packets=packets,
+        reports=[report_id for report_id, _ in rows],
+        status=order.status,
+        district=order.district,
+        street=order.street,
+        content=order.content_masked,
+        caller=order.caller_masked,
+    )

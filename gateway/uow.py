@@ -9,7 +9,27 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db.models import OutboxMessage, utcnow
 
-Dispatch = Callable[[list[int]], None]
+Dispatch = Callable[[list[int]], Any]
+_EMITTED = "gateway.outbox"
+
+
+def emit(session: Session, actor: str, dedup_key: str, **payload: Any) -> None:
+    """Queue `actor(**payload)` once per (actor, dedup_key), to be sent after this session commits."""
+    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.actor == actor, OutboxMessage.dedup_key == dedup_key))
+    if exists is None:
+        message = OutboxMessage(actor=actor, dedup_key=dedup_key, payload=payload)
+        session.add(message)
+        session.info.setdefault(_EMITTED, []).append(message)
+
+
+def commit_and_dispatch(session: Session, dispatch: Dispatch | None) -> None:
+    """Commit, then hand the messages emitted in this transaction to the broker."""
+    session.flush()
+    emitted: list[OutboxMessage] = session.info.pop(_EMITTED, [])
+    ids = [m.id for m in emitted]
+    session.commit()
+    if ids and dispatch is not None:
+        dispatch(ids)
 
 
 class UnitOfWork:
@@ -19,26 +39,18 @@ class UnitOfWork:
         self._session_factory = session_factory
         self._dispatch = dispatch
         self.session: Session
-        self._emitted: list[OutboxMessage] = []
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._session_factory()
-        self._emitted = []
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.session.info.pop(_EMITTED, None)
         self.session.rollback()
         self.session.close()
 
     def emit(self, actor: str, dedup_key: str, **payload: Any) -> None:
-        """Queue `actor(**payload)` once per (actor, dedup_key), after commit."""
-        exists = self.session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.actor == actor, OutboxMessage.dedup_key == dedup_key)
-        )
-        if exists is None:
-            message = OutboxMessage(actor=actor, dedup_key=dedup_key, payload=payload)
-            self.session.add(message)
-            self._emitted.append(message)
+        emit(self.session, actor, dedup_key, **payload)
 
     def mark_done(self, outbox_id: int | None) -> None:
         if outbox_id is not None:
@@ -47,12 +59,7 @@ class UnitOfWork:
                 message.done_at = utcnow()
 
     def commit(self) -> None:
-        self.session.flush()
-        ids = [m.id for m in self._emitted]
-        self.session.commit()
-        self._emitted = []
-        if ids and self._dispatch is not None:
-            self._dispatch(ids)
+        commit_and_dispatch(self.session, self._dispatch)
 
 
 class UnitOfWorkFactory:

@@ -54,6 +54,7 @@ class Report(Base):
     record_count: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="received")
+    source: Mapped[str] = mapped_column(String(16), default="push", doc="push, upload, pull, drop or import.")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     normalized_at: Mapped[datetime | None]
     routed_at: Mapped[datetime | None]
@@ -216,3 +217,43 @@ class GatewayMeta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SyncCursor(Base):
+    """Where the nightly pull of one source stands; advanced only with the page it follows."""
+
+    __tablename__ = "sync_cursors"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Base):
+    """One run of `gateway sync`: a recorded job."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="running", doc="running, finished or failed.")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    reports: Mapped[int] = mapped_column(Integer, default=0, doc="New reports stored.")
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, doc="Reports already received (re-delivered pages).")
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="Reports refused, with why.")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportedFile(Base):
+    """A report file taken in (drop folder or `gateway import`), by content hash, so it is imported once."""
+
+    __tablename__ = "imported_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16))
+    report_id: Mapped[str | None] = mapped_column(String(128))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,44 @@
+"""The aiohttp application factory."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from connectors.http import views
+from connectors.http.openapi import build_openapi
+from connectors.http.problems import make_middleware
+from gateway.bootstrap import Gateway
+
+GATEWAY = views.GATEWAY
+TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
+
+
+def create_app(gateway: Gateway) -> web.Application:
+    spec = build_openapi()
+    spec_text = json.dumps(spec, ensure_ascii=False, indent=2)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(enabled_extensions=("html.j2",)))
+    docs_html = env.get_template("api_docs.html.j2").render(spec=spec)
+
+    async def openapi_json(_: web.Request) -> web.Response:
+        return web.Response(text=spec_text, content_type="application/json", charset="utf-8")
+
+    async def api_docs(_: web.Request) -> web.Response:
+        return web.Response(text=docs_html, content_type="text/html", charset="utf-8")
+
+    app = web.Application(
+        middlewares=[make_middleware(lambda status: gateway.metrics.requests_rejected.labels(str(status)).inc())],
+        client_max_size=gateway.settings.max_body_bytes,
+    )
+    app[GATEWAY] = gateway
+    app.router.add_get("/healthz", views.healthz)
+    app.router.add_get("/metrics", views.metrics)
+    app.router.add_get("/api/v1/openapi.json", openapi_json)
+    app.router.add_get("/api/v1/docs", api_docs)
+    app.router.add_post("/api/v1/reports", views.post_report)
+    app.router.add_post("/api/v1/reports/upload", views.upload_report)
+    app.router.add_get("/api/v1/reports/{report_id}", views.get_report)
+    app.router.add_get("/api/v1/work-orders/{ticket_no}", views.get_work_order)
+    return app

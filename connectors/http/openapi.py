@@ -1,0 +1,140 @@
+"""The OpenAPI 3.1 document, generated from the pydantic contracts at start (never kept by hand)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from contracts import Problem, Receipt, Report, ReportKind
+from contracts.status import Health, ReportStatus, WorkOrderStatus
+
+REF = "#/components/schemas/{model}"
+SIGNED = [{"keyId": [], "timestamp": [], "signature": []}]
+SIGNING_TEXT = (
+    "Every request under /api/v1 is signed: `X-Gateway-Key-Id: <key id>`, `X-Gateway-Timestamp: <unix seconds>` and "
+    "`X-Gateway-Signature: sha256=<hex HMAC-SHA256 of \"<timestamp>.<raw body>\" under the key's secret>` "
+    "(the raw body is empty for GET). A timestamp more than 300 s off, a wrong signature, an unknown or revoked key, "
+    "or a signature already used (a replay) get 401 and nothing is stored. A resend must be signed afresh."
+)
+
+
+def _problem(ref: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": {"$ref": ref}}}}
+
+
+def build_openapi() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], str]] = [
+        (Report, "validation"), (Receipt, "serialization"), (Problem, "serialization"),
+        (ReportStatus, "serialization"), (WorkOrderStatus, "serialization"), (Health, "serialization"),
+    ]
+    refs, top = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
+    ref = {model: refs[(model, mode)]["$ref"] for model, mode in models}  # type: ignore[index]
+    problem = ref[Problem]
+    unauthorized = _problem(problem, "Not signed, badly signed, stale, replayed, or an unknown or revoked key.")
+    receipt_responses = {
+        "202": {"description": "Stored durably; processing has started.", "content": {"application/json": {"schema": {"$ref": ref[Receipt]}}}},
+        "200": {"description": "The same report was received before: the original receipt, with duplicate true.",
+                "content": {"application/json": {"schema": {"$ref": ref[Receipt]}}}},
+        "401": unauthorized,
+        "409": _problem(problem, "The same report_id was received before with a different body."),
+        "413": _problem(problem, "The body is larger than the configured limit."),
+        "415": _problem(problem, "Wrong content type."),
+        "422": _problem(problem, "Not valid: `errors` names every bad field, with the record index (or spreadsheet row)."),
+    }
+    partial_param = {
+        "name": "partial", "in": "query", "required": False,
+        "description": "true: store the good records and list the rejected ones in the receipt, instead of rejecting the whole report.",
+        "schema": {"type": "boolean", "default": False},
+    }
+    upload_schema = {
+        "type": "object",
+        "required": ["kind", "report_id", "file"],
+        "properties": {
+            "kind": {"type": "string", "enum": [k.value for k in ReportKind]},
+            "report_id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", "maxLength": 128},
+            "period_start": {"type": "string", "format": "date", "description": "Required for weekly and monthly reports."},
+            "period_end": {"type": "string", "format": "date"},
+            "title": {"type": "string", "maxLength": 300},
+            "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                     "description": ".xlsx, .csv (UTF-8 with or without BOM, or GB18030), .jsonl (one record per line) or .json (a whole report)."},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hotline–CPPCC gateway",
+            "version": "1",
+            "description": "Reports from the 12345 command center in; where they went, out.\n\n" + SIGNING_TEXT,
+        },
+        "components": {
+            "schemas": top.get("$defs", {}),
+            "securitySchemes": {
+                "keyId": {"type": "apiKey", "in": "header", "name": "X-Gateway-Key-Id"},
+                "timestamp": {"type": "apiKey", "in": "header", "name": "X-Gateway-Timestamp"},
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Gateway-Signature", "description": SIGNING_TEXT},
+            },
+        },
+        "paths": {
+            "/api/v1/reports": {
+                "post": {
+                    "operationId": "pushReport",
+                    "summary": "Push a report (周报/月报/快报/专报/突发性重点问题)",
+                    "security": SIGNED,
+                    "parameters": [partial_param],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": ref[Report]}}}},
+                    "responses": receipt_responses,
+                }
+            },
+            "/api/v1/reports/upload": {
+                "post": {
+                    "operationId": "uploadReport",
+                    "summary": "Upload a report as a file (.xlsx, .csv, .jsonl, .json)",
+                    "description": "Spreadsheet columns are found by their usual Chinese headers: 工单编号, 受理时间/来电时间, 渠道/来源, "
+                                   "问题分类/诉求类别 (or 一级分类, 二级分类, 三级分类), 所属区/区县, 街道/乡镇, 社区/村, 地址/事发地址, "
+                                   "诉求内容/来电内容, 来电人/姓名, 联系电话/电话, 承办单位/主办单位, 办理状态, 满意度. Title rows above the "
+                                   "header and blank rows are skipped; a bad row is named by its row number.",
+                    "security": SIGNED,
+                    "parameters": [partial_param],
+                    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload_schema}}},
+                    "responses": receipt_responses,
+                }
+            },
+            "/api/v1/reports/{report_id}": {
+                "get": {
+                    "operationId": "reportStatus",
+                    "summary": "Where a report's records are in the pipeline, and its clue packets",
+                    "security": SIGNED,
+                    "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The report's status.", "content": {"application/json": {"schema": {"$ref": ref[ReportStatus]}}}},
+                        "401": unauthorized,
+                        "404": _problem(problem, "No such report from this client."),
+                    },
+                }
+            },
+            "/api/v1/work-orders/{ticket_no}": {
+                "get": {
+                    "operationId": "workOrderStatus",
+                    "summary": "What became of one work order (personal data masked)",
+                    "security": SIGNED,
+                    "parameters": [{"name": "ticket_no", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The work order.", "content": {"application/json": {"schema": {"$ref": ref[WorkOrderStatus]}}}},
+                        "401": unauthorized,
+                        "404": _problem(problem, "No such work order."),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Liveness and database reachability (not signed)",
+                    "responses": {
+                        "200": {"description": "Healthy.", "content": {"application/json": {"schema": {"$ref": ref[Health]}}}},
+                        "503": {"description": "The database cannot be reached.", "content": {"application/json": {"schema": {"$ref": ref[Health]}}}},
+                    },
+                }
+            },
+        },
+    }

@@ -1,0 +1,144 @@
+"""Views: read the request, check the signature, call one handler, answer."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from connectors.http.multipart import parse_form
+from gateway.bootstrap import Gateway
+from gateway.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from gateway.importer import SUFFIXES, report_from_file
+from gateway.intake import ReceiveReport, Received, handle_receive_report, parse_json
+from gateway.signing import Verified, verify
+from gateway.status import report_status, work_order_status
+
+T = TypeVar("T")
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+async def in_thread(fn: Callable[[], T]) -> T:
+    return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+
+def _verify(request: web.Request, body: bytes) -> Verified:
+    gw = request.app[GATEWAY]
+    return verify(request.headers, body, gw.clients, window_s=gw.settings.signature_window_s)
+
+
+async def _read_body(request: web.Request) -> bytes:
+    limit = request.app[GATEWAY].settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {limit}: split the report or upload it as a file")
+    return await request.read()
+
+
+def json_response(data: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
+    text = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, ensure_ascii=False, default=str)
+    return web.Response(status=status, text=text, content_type="application/json", charset="utf-8")
+
+
+def _partial(request: web.Request) -> bool:
+    value = request.query.get("partial", "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValidationFailed("query parameter partial must be true or false", errors=[{"loc": ["query", "partial"], "msg": "not a boolean"}])
+    return value in ("true", "1")
+
+
+async def _receive(request: web.Request, cmd: ReceiveReport, started: float) -> web.Response:
+    gw = request.app[GATEWAY]
+    result: Received = await in_thread(partial(handle_receive_report, cmd, gw.uow()))
+    receipt = result.receipt
+    if result.created:
+        gw.metrics.intake_seconds.observe(time.perf_counter() - started)
+        kind = cmd.data.get("kind", "unknown") if isinstance(cmd.data, dict) else "unknown"
+        gw.metrics.reports.labels(cmd.client_id, str(kind)).inc()
+        gw.metrics.records.labels("stored").inc(receipt.records)
+        gw.metrics.records.labels("rejected").inc(len(receipt.rejected))
+    else:
+        gw.metrics.records.labels("duplicate_report").inc(receipt.records)
+    return json_response(receipt, status=202 if result.created else 200)
+
+
+async def post_report(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(f"send the report as application/json; charset=utf-8 (got {request.content_type or 'none'}); files go to /api/v1/reports/upload")
+    body = await _read_body(request)
+    verified = _verify(request, body)
+    data = parse_json(body)
+    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.signature, partial=_partial(request), source="push")
+    return await _receive(request, cmd, started)
+
+
+async def upload_report(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    if request.content_type != "multipart/form-data":
+        raise UnsupportedMediaType(f"upload a file as multipart/form-data (got {request.content_type or 'none'})")
+    body = await _read_body(request)
+    verified = _verify(request, body)
+    fields, files = parse_form(request.headers["Content-Type"], body)
+    upload = files.get("file")
+    if upload is None:
+        raise ValidationFailed("the form has no file: send it in the field named file", errors=[{"loc": ["file"], "msg": "missing"}])
+    if not upload.filename.lower().endswith(SUFFIXES):
+        raise UnsupportedMediaType(f"{upload.filename!r}: upload .xlsx, .csv (UTF-8 or GB18030), .jsonl or .json")
+
+    def build() -> tuple[dict[str, Any], list[int] | None]:
+        return report_from_file(
+            upload.content, upload.filename, kind=fields.get("kind"), report_id=fields.get("report_id"),
+            period_start=fields.get("period_start") or None, period_end=fields.get("period_end") or None, title=fields.get("title") or None,
+        )
+
+    data, rows = await in_thread(build)
+    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.signature, partial=_partial(request), source="upload", row_numbers=rows)
+    return await _receive(request, cmd, started)
+
+
+async def get_report(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    verified = _verify(request, await request.read())
+    report_id = request.match_info["report_id"]
+
+    def load() -> BaseModel:
+        with gw.uow.session_factory() as session:
+            return report_status(session, verified.client_id, report_id, gw.routing)
+
+    return json_response(await in_thread(load))
+
+
+async def get_work_order(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    _verify(request, await request.read())
+    ticket_no = request.match_info["ticket_no"]
+
+    def load() -> BaseModel:
+        with gw.uow.session_factory() as session:
+            return work_order_status(session, ticket_no, gw.routing)
+
+    return json_response(await in_thread(load))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+
+    def check() -> str:
+        with gw.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return "ok"
+
+    try:
+        database = await in_thread(check)
+    except Exception as exc:  # a health check answers; it does not raise
+        return json_response({"status": "failing", "database": str(exc)}, status=503)
+    return json_response({"status": "ok", "database": database, "broker": "embedded" if gw.embedded else "external"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[GATEWAY].metrics.exposition(), content_type="text/plain", charset="utf-8")

@@ -1,0 +1,247 @@
+"""Report files (.xlsx, .csv, .jsonl, .json) into report documents, as uploads, `gateway import` and the drop folder need.
+
+Spreadsheets are found by their usual Chinese column headers (INTEGRATION.md
+section 1), below any merged title rows, skipping blank rows; the three-level
+category may be split into columns. Rows keep their spreadsheet row numbers so
+that a bad one is reported where the office can find it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import PurePath
+from typing import Any
+
+from gateway.errors import ValidationFailed
+
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "ticket_no": ("工单编号", "工单号", "编号", "ticket_no"),
+    "received_at": ("受理时间", "来电时间", "接收时间", "received_at"),
+    "channel": ("渠道", "来源", "来电渠道", "channel"),
+    "category": ("问题分类", "诉求类别", "诉求分类", "category"),
+    "category_1": ("一级分类",),
+    "category_2": ("二级分类",),
+    "category_3": ("三级分类",),
+    "district": ("所属区", "区县", "所属区县", "district"),
+    "street": ("街道", "乡镇", "街道乡镇", "街乡镇", "所属街道", "street"),
+    "community": ("社区", "村", "社区村", "所属社区", "community"),
+    "address": ("地址", "事发地址", "详细地址", "address"),
+    "content": ("诉求内容", "来电内容", "反映内容", "content"),
+    "caller_name": ("来电人", "姓名", "来电人姓名", "caller", "caller_name"),
+    "caller_phone": ("联系电话", "电话", "来电号码", "phone", "caller_phone"),
+    "handling_unit": ("承办单位", "主办单位", "handling_unit"),
+    "status": ("办理状态", "状态", "status"),
+    "satisfaction": ("满意度", "satisfaction"),
+    "flags": ("标记", "flags"),
+}
+_LOOKUP = {alias.lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
+
+MAX_UNCOMPRESSED = 256 * 1024 * 1024
+MAX_RATIO = 200
+SUFFIXES = (".xlsx", ".csv", ".jsonl", ".json")
+
+
+@dataclass(frozen=True)
+class ParsedRows:
+    records: list[dict[str, Any]]
+    rows: list[int]
+
+
+def _header_key(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    text = re.sub(r"[\s*:：]|（.*?）|\(.*?\)", "", text).replace("/", "")
+    return _LOOKUP.get(text) or next((_LOOKUP[a] for a in text.split("/") if a in _LOOKUP), None)
+
+
+def _find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[int, str]]:
+    for position, (_, cells) in enumerate(rows[:30]):
+        mapping = {i: key for i, cell in enumerate(cells) if (key := _header_key(cell))}
+        if len(mapping) >= 3 and ("content" in mapping.values() or "ticket_no" in mapping.values()):
+            return position, mapping
+    raise ValidationFailed(
+        "no header row found in the first 30 rows: the sheet needs columns such as 工单编号, 受理时间, 问题分类, 诉求内容",
+        errors=[{"loc": ["file"], "msg": "no recognised header row"}],
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # ticket and phone numbers that a spreadsheet stored as numbers
+    text = str(value).strip()
+    return text or None
+
+
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d %H:%M", "%Y%m%d%H%M%S")
+
+
+def local_time(value: Any) -> Any:
+    """Spreadsheet times into ISO 8601 (zone-less means Beijing time); unreadable ones are left for validation to name."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day).isoformat()
+    text = _text(value)
+    if text is None:
+        return None
+    m = re.fullmatch(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[:：时](\d{1,2})分?(?:[:：](\d{1,2})秒?)?)?", text)
+    if m:
+        y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+        return datetime(y, mo, d, h, mi, s).isoformat()
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).isoformat()
+        except ValueError:
+            continue
+    return text
+
+
+def _record(cells: list[Any], mapping: dict[int, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for i, key in mapping.items():
+        if i < len(cells):
+            values[key] = cells[i]
+    record: dict[str, Any] = {}
+    for key in ("ticket_no", "channel", "district", "street", "community", "address", "content", "handling_unit", "status", "satisfaction"):
+        text = _text(values.get(key))
+        if text is not None:
+            record[key] = text
+    if values.get("received_at") is not None:
+        record["received_at"] = local_time(values["received_at"])
+    levels = [_text(values.get(f"category_{n}")) for n in (1, 2, 3)]
+    if any(levels):
+        record["category"] = [level for level in levels if level]
+    elif _text(values.get("category")):
+        record["category"] = _text(values.get("category"))
+    name, phone = _text(values.get("caller_name")), _text(values.get("caller_phone"))
+    if name or phone:
+        record["caller"] = {"name": name, "phone": phone}
+    flags = _text(values.get("flags"))
+    if flags:
+        record["flags"] = [f for f in re.split(r"[,，;；\s]+", flags) if f]
+    return record
+
+
+def _table(rows: Iterable[tuple[int, list[Any]]]) -> ParsedRows:
+    materialized = [(n, cells) for n, cells in rows]
+    position, mapping = _find_header(materialized)
+    records, numbers = [], []
+    for row_no, cells in materialized[position + 1:]:
+        if all(_text(c) is None for c in cells):
+            continue
+        records.append(_record(cells, mapping))
+        numbers.append(row_no)
+    return ParsedRows(records, numbers)
+
+
+def _check_zip(content: bytes) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as exc:
+        raise ValidationFailed("the file is not an .xlsx workbook (not a zip archive); save it as Excel 2007+ .xlsx", errors=[{"loc": ["file"], "msg": "not an xlsx"}]) from exc
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if total > MAX_UNCOMPRESSED or (info.file_size > 10 * 1024 * 1024 and ratio > MAX_RATIO):
+            raise ValidationFailed(
+                f"the workbook would unpack to more than is safe ({info.filename}: {info.file_size} bytes from {info.compress_size}); split the report",
+                errors=[{"loc": ["file"], "msg": "xlsx too large when unpacked"}],
+            )
+    if "[Content_Types].xml" not in archive.namelist():
+        raise ValidationFailed("the file is a zip archive but not an .xlsx workbook", errors=[{"loc": ["file"], "msg": "not an xlsx"}])
+    return archive
+
+
+def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    _check_zip(content)
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise ValidationFailed(f"the .xlsx workbook cannot be read ({type(exc).__name__}: {exc})", errors=[{"loc": ["file"], "msg": "unreadable xlsx"}]) from exc
+    try:
+        sheet = workbook.active
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(row)
+    finally:
+        workbook.close()
+
+
+def decode_text(content: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030, as Chinese office software writes."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return content.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("the file is neither UTF-8 nor GB18030 text", errors=[{"loc": ["file"], "msg": "unknown encoding"}]) from exc
+
+
+def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
+    reader = csv.reader(io.StringIO(decode_text(content), newline=""))
+    for number, row in enumerate(reader, start=1):
+        yield number, list(row)
+
+
+def _jsonl(content: bytes) -> ParsedRows:
+    records, numbers = [], []
+    for number, line in enumerate(decode_text(content).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            value = {"_line_error": f"not JSON: {exc.msg}"}
+        if isinstance(value, dict) and not ({"content", "ticket_no"} & set(value)):
+            # Chinese keys, as exported from a spreadsheet
+            mapping = {i: key for i, k in enumerate(value) if (key := _header_key(k))}
+            value = _record(list(value.values()), mapping) if mapping else value
+        records.append(value)
+        numbers.append(number)
+    return ParsedRows(records, numbers)
+
+
+def read_records(content: bytes, filename: str) -> ParsedRows:
+    """The work-order records in a file, with their row (or line) numbers."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix == ".xlsx":
+        return _table(_xlsx_rows(content))
+    if suffix == ".csv":
+        return _table(_csv_rows(content))
+    if suffix == ".jsonl":
+        return _jsonl(content)
+    raise ValidationFailed(
+        f"files of type {suffix or '(none)'} are not read: send .xlsx, .csv (UTF-8 or GB18030) or .jsonl",
+        errors=[{"loc": ["file"], "msg": "unsupported file type"}],
+    )
+
+
+def report_from_file(content: bytes, filename: str, *, kind: str | None, report_id: str | None,
+                     period_start: str | None = None, period_end: str | None = None, title: str | None = None) -> tuple[dict[str, Any], list[int] | None]:
+    """A report document (INTEGRATION.md section 1) and the row numbers of its records (None for .json)."""
+    if PurePath(filename).suffix.lower() == ".json":
+        try:
+            data = json.loads(decode_text(content))
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"the .json file is not valid JSON (line {exc.lineno}: {exc.msg})", errors=[{"loc": ["file"], "msg": exc.msg}]) from exc
+        return data, None
+    parsed = read_records(content, filename)
+    report: dict[str, Any] = {"report_id": report_id, "kind": kind, "records": parsed.records}
+    if period_start or period_end:
+        report["period"] = {"start": period_start, "end": period_end}
+    if title:
+        report["title"] = title
+    return report, parsed.rows
