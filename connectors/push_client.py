@@ -1,7 +1,9 @@
 """A signed client of a gateway-style API (the demo, tests and operators use it)."""
 from __future__ import annotations
 
+import io
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,21 @@ from gateway.signing import signed_headers
 class Answer:
     status: int
     body: Any
+
+
+def encode_multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
+    boundary = "gateway-" + secrets.token_hex(12)
+    chunks: list[bytes] = []
+    for name, value in fields.items():
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode("utf-8") + b"\r\n")
+    # Raw UTF-8 in the filename, as browsers send it (HTML form-data encoding).
+    safe_name = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
+    chunks.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{safe_name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode("utf-8") + content + b"\r\n"
+    )
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
 class SignedClient:
@@ -29,7 +46,7 @@ class SignedClient:
         headers = signed_headers(self.key_id, self.secret, body)
         if content_type:
             headers["Content-Type"] = content_type
-        async with self.session.request(method, self.base_url + path, data=body or None, headers=headers) as response:
+        async with self.session.request(method, self.base_url + path, data=io.BytesIO(body) if body else None, headers=headers) as response:
             text = await response.text()
             try:
                 payload: Any = json.loads(text) if text else None
@@ -41,6 +58,12 @@ class SignedClient:
         body = json.dumps(report, ensure_ascii=False).encode("utf-8")
         path = "/api/v1/reports" + ("?partial=true" if partial else "")
         return await self._request("POST", path, body, "application/json; charset=utf-8")
+
+    async def upload(self, fields: dict[str, str], filename: str, content: bytes, *, partial: bool = False) -> Answer:
+        """POST /api/v1/reports/upload; the multipart body is built here so that the signature covers its exact bytes."""
+        body, content_type = encode_multipart(fields, filename, content)
+        path = "/api/v1/reports/upload" + ("?partial=true" if partial else "")
+        return await self._request("POST", path, body, content_type)
 
     async def get(self, path: str) -> Answer:
         return await self._request("GET", path)

@@ -77,7 +77,7 @@ class Period(BaseModel):
 class WorkOrderRecord(BaseModel):
     """One hotline work order (工单) as the command center sends it."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore")
 
     ticket_no: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
     received_at: LocalDateTime
@@ -95,10 +95,35 @@ class WorkOrderRecord(BaseModel):
     flags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=32)
 
 
+def period_problem(kind: Any, period: Any) -> str | None:
+    """Weekly and monthly reports name their period."""
+    if str(getattr(kind, "value", kind)) in ("weekly", "monthly") and not period:
+        return f"period is required for a {getattr(kind, 'value', kind)} report"
+    return None
+
+
+# What the model validators check, said in JSON Schema too, so that clients (and
+# schemathesis) see the same rules in the OpenAPI document.
+_REPORT_RULES = {
+    "allOf": [
+        {
+            "if": {"properties": {"kind": {"enum": ["weekly", "monthly"]}}, "required": ["kind"]},
+            "then": {"required": ["period"], "properties": {"period": {"type": "object"}}},
+        },
+        {
+            "anyOf": [
+                {"required": ["records"], "properties": {"records": {"minItems": 1}}},
+                {"required": ["summary"], "properties": {"summary": {"type": "string", "minLength": 1}}},
+            ]
+        },
+    ]
+}
+
+
 class ReportEnvelope(BaseModel):
     """A report without its records validated: used to validate records one by one."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_REPORT_RULES)
 
     report_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
     kind: ReportKind
@@ -110,8 +135,9 @@ class ReportEnvelope(BaseModel):
 
     @model_validator(mode="after")
     def _period_when_periodic(self) -> "ReportEnvelope":
-        if self.kind in (ReportKind.weekly, ReportKind.monthly) and self.period is None:
-            raise ValueError(f"period is required for a {self.kind.value} report")
+        problem = period_problem(self.kind, self.period)
+        if problem:
+            raise ValueError(problem)
         if not self.records and not self.summary:
             raise ValueError("a report needs records, or (urgent reports) at least a summary")
         return self

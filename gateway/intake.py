@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
 from contracts.receipts import ProblemItem
+from contracts.reports import period_problem
 from gateway.db.models import Report, SeenSignature
 from gateway.errors import Conflict, Unauthorized, ValidationFailed
 from gateway.uow import UnitOfWork, emit
@@ -75,8 +76,13 @@ def validate_report(
     try:
         envelope = ReportEnvelope.model_validate(data)
     except ValidationError as exc:
-        envelope_errors = _errors(exc)
         envelope = None
+        # The model's own period check speaks for the whole model (loc []), and field
+        # errors stop it from running at all: name a missing period at "period" either way.
+        problem = period_problem(data.get("kind"), data.get("period"))
+        envelope_errors = [e for e in _errors(exc) if not (problem and e["loc"] == [] and problem in e["msg"])]
+        if problem and not any(e["loc"][:1] == ["period"] for e in envelope_errors):
+            envelope_errors.append({"loc": ["period"], "msg": problem})
     raw_records = data.get("records") if isinstance(data.get("records"), list) else []
     good: list[WorkOrderRecord] = []
     rejected: list[RejectedRecord] = []

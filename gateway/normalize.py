@@ -22,10 +22,16 @@ ROUTE = "route_report"
 _CJK_PUNCTUATION = re.compile("([\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f\uff5e\u3001\u3002\u300a\u300b\u3010\u3011\u201c\u201d\u2018\u2019\u2026\u2014])")
 
 
+# Control characters and lone surrogates: nothing a person typed, and they break
+# spreadsheets, mail and PostgreSQL text further on.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def clean(text: str | None) -> str | None:
-    """NFKC (but Chinese punctuation) and whitespace folded; None for empty."""
+    """NFKC (but Chinese punctuation), control characters removed, whitespace folded; None for empty."""
     if text is None:
         return None
+    text = _UNPRINTABLE.sub("", text)
     parts = _CJK_PUNCTUATION.split(text)
     text = "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
     return " ".join(text.split()) or None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,6 +111,11 @@ XLSX_COLUMNS = [
 ]
 
 
+def _cell(value: object) -> object:
+    # Excel refuses control characters; a complaint text must never stop a packet.
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def packet_xlsx(view: PacketView) -> bytes:
     """One row per clue, header frozen, widths set, so it opens ready to read."""
     wb = Workbook()
@@ -122,11 +128,11 @@ def packet_xlsx(view: PacketView) -> bytes:
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         ws.column_dimensions[cell.column_letter].width = width
     for clue in view.clues:
-        ws.append([
+        ws.append([_cell(v) for v in [
             clue.clue_id, clue.type_name + ("（抄送）" if clue.copy else ""), clue.title, clue.committee,
             "、".join(clue.workstations), clue.work_orders, clue.citizens, clue.places, clue.period, clue.trend,
             "\n".join(f"{i}. {s}" for i, s in enumerate(clue.samples, 1)), "、".join(clue.ticket_nos),
-        ])
+        ]])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -39,6 +39,7 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/api/v1/docs", api_docs)
     app.router.add_post("/api/v1/reports", views.post_report)
     app.router.add_post("/api/v1/reports/upload", views.upload_report)
-    app.router.add_get("/api/v1/reports/{report_id}", views.get_report)
+    # "upload" is the file-upload resource, never a report id (see docs/decisions.md).
+    app.router.add_get(r"/api/v1/reports/{report_id:(?!upload$)[^/]+}", views.get_report)
     app.router.add_get("/api/v1/work-orders/{ticket_no}", views.get_work_order)
     return app

@@ -44,7 +44,18 @@ def json_response(data: BaseModel | dict[str, Any], status: int = 200) -> web.Re
     return web.Response(status=status, text=text, content_type="application/json", charset="utf-8")
 
 
+def _query(request: web.Request, allowed: frozenset[str] = frozenset()) -> None:
+    # A misspelt parameter (partail=true) silently ignored would surprise the client later.
+    unknown = sorted(set(request.query) - allowed)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown query parameter(s): {', '.join(unknown)}" + (f"; allowed: {', '.join(sorted(allowed))}" if allowed else ""),
+            errors=[{"loc": ["query", name], "msg": "unknown parameter"} for name in unknown],
+        )
+
+
 def _partial(request: web.Request) -> bool:
+    _query(request, frozenset({"partial"}))
     value = request.query.get("partial", "false").lower()
     if value not in ("true", "false", "1", "0"):
         raise ValidationFailed("query parameter partial must be true or false", errors=[{"loc": ["query", "partial"], "msg": "not a boolean"}])
@@ -104,6 +115,7 @@ async def upload_report(request: web.Request) -> web.Response:
 async def get_report(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     verified = _verify(request, await request.read())
+    _query(request)
     report_id = request.match_info["report_id"]
 
     def load() -> BaseModel:
@@ -116,6 +128,7 @@ async def get_report(request: web.Request) -> web.Response:
 async def get_work_order(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     _verify(request, await request.read())
+    _query(request)
     ticket_no = request.match_info["ticket_no"]
 
     def load() -> BaseModel:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from typing import Any
@@ -57,7 +58,7 @@ def call(base_url: str, key_id: str, secret: str, fn: str, *args: Any, **kwargs:
 def raw_post(base_url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
     async def go() -> tuple[int, Any, dict[str, str]]:
         async with aiohttp.ClientSession() as session:
-            async with session.post(base_url + path, data=body, headers=headers) as response:
+            async with session.post(base_url + path, data=io.BytesIO(body), headers=headers) as response:
                 text = await response.text()
                 return response.status, (json.loads(text) if text else None), dict(response.headers)
 

@@ -178,3 +178,63 @@ def test_healthz_and_metrics(served: tuple[Gateway, ServerThread]) -> None:
     with urllib.request.urlopen(server.url + "/metrics") as response:
         text = response.read().decode()
     assert 'gateway_reports_received_total{client="tz-command-center",kind="weekly"} 1.0' in text
+
+
+def test_a_body_that_is_not_utf8_is_422(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    status, problem, _ = _post(server, json.dumps(weekly(), ensure_ascii=False).encode("gb18030"))
+    assert status == 422 and "not UTF-8" in problem["detail"]
+    assert _reports(gateway) == 0
+
+
+def test_wrong_types_and_missing_fields_are_named(served: tuple[Gateway, ServerThread]) -> None:
+    _, server = served
+    report = weekly()
+    report["records"][0]["category"] = 42
+    report["records"][1]["flags"] = "litigation"
+    del report["records"][2]["ticket_no"]
+    report["period"] = "last week"
+    status, problem, _ = _post(server, json.dumps(report).encode())
+    assert status == 422
+    locs = {tuple(e["loc"][:3]) for e in problem["errors"]}
+    assert {("period",), ("records", 0, "category"), ("records", 1, "flags"), ("records", 2, "ticket_no")} <= locs
+
+
+def test_unknown_query_parameters_are_named(served: tuple[Gateway, ServerThread]) -> None:
+    _, server = served
+    status, problem, _ = _post(server, json.dumps(weekly()).encode(), path="/api/v1/reports?partail=true")
+    assert status == 422 and "partail" in problem["detail"]
+
+
+def test_a_ticket_twice_in_one_report_counts_once_and_the_later_text_wins(served: tuple[Gateway, ServerThread]) -> None:
+    _, server = served
+    report = weekly()
+    twin = dict(report["records"][0], content="同一工单的更正内容：积水已排除，但路面仍有坑洼。")
+    report["records"].append(twin)
+    assert call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", report).status == 202
+    status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    assert status["records"]["received"] == 7 and status["records"]["normalized"] == 6
+    order = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", f"/api/v1/work-orders/{twin['ticket_no']}").body
+    assert order["content"].startswith("同一工单的更正内容")
+
+
+def test_200000_records_in_one_report_are_accepted(tmp_path: Path) -> None:
+    records = [{"ticket_no": f"T{i:07d}", "received_at": "2026-11-16T09:00:00", "content": "路灯不亮"} for i in range(200_000)]
+    body = json.dumps({"report_id": "TZ-2026-M11", "kind": "monthly", "period": {"start": "2026-11-01", "end": "2026-11-30"}, "records": records}).encode()
+    assert len(body) < 32 * 1024 * 1024
+    with running_gateway(tmp_path, workers=False) as (gateway, server):
+        status, receipt, _ = _post(server, body)
+        assert status == 202 and receipt["records"] == 200_000
+        with gateway.uow.session_factory() as session:
+            stored = session.scalar(select(Report))
+            assert stored is not None and stored.record_count == 200_000 and len(stored.payload or []) == 200_000
+
+
+def test_a_50_mib_body_is_413_and_earlier_reports_are_unharmed(served: tuple[Gateway, ServerThread]) -> None:
+    gateway, server = served
+    assert call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly()).status == 202
+    body = b'{"report_id": "BIG", "kind": "special", "summary": "' + b"x" * (50 * 1024 * 1024) + b'"}'
+    status, problem, _ = _post(server, body)
+    assert status == 413
+    wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    assert _reports(gateway) == 1
