@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, GatewayError
 
 DESCRIPTION = """\
 Gateway between the 12345 hotline command center and the CPPCC office.
@@ -136,6 +136,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(records=args.records, base_dir=Path(args.dir), week_start=args.week_start)
 
 
+def _lazy(module: str, name: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -164,6 +170,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--week-start", default=None, help="Monday of the demo week, YYYY-MM-DD (default: last week's Monday)")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("sync", help="pull reports from the command center once (GATEWAY_PULL_URL), page by page",
+                       description="Pull GET {GATEWAY_PULL_URL}/api/v1/reports?since=… page by page, signed with GATEWAY_PULL_KEY, storing each page with its cursor. Resumes where the last run stopped. `gateway run` does this on GATEWAY_PULL_SCHEDULE by itself.")
+    p.add_argument("--max-pages", type=int, default=None, help="stop after this many pages (default: until the last page)")
+    p.set_defaults(func=lambda a: _lazy("gateway.cli_sync", "cmd_sync")(a))
+
+    p = sub.add_parser("import", help="import a report file (.xlsx, .csv, .jsonl, .json) as an upload would",
+                       description="Import a report file. Without --kind/--report-id they come from the file name: <kind>_<report_id>[_<start>_<end>].xlsx, e.g. 周报_TZ-2026-W47_2026-11-16_2026-11-22.xlsx. With the embedded default it also processes the report and mails the packets before it returns.")
+    p.add_argument("file")
+    p.add_argument("--kind", choices=["weekly", "monthly", "express", "special", "urgent"])
+    p.add_argument("--report-id")
+    p.add_argument("--period-start", help="YYYY-MM-DD (weekly and monthly reports)")
+    p.add_argument("--period-end", help="YYYY-MM-DD")
+    p.add_argument("--client-id", default="import", help="whose report it is, for idempotency (default: import)")
+    p.add_argument("--partial", action="store_true", help="store the good rows and list the bad ones, instead of refusing the file")
+    p.add_argument("--timeout", type=float, default=300, help="seconds to wait for the packets (embedded default)")
+    p.set_defaults(func=lambda a: _lazy("gateway.cli_import", "cmd_import")(a))
+
+    p = sub.add_parser("simulator", help="a command-center simulator serving the pull API, with fault injection",
+                       description="Serve generated reports on the pull API and accept feedback, signed with --key. Inject faults with POST /_sim/faults {\"plan\": [\"503\", \"truncate\", \"slow\", \"duplicate\", \"drop\", \"429\", \"401\"]}.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9100)
+    p.add_argument("--key", required=True, help="keyid:secret the gateway signs its pulls with (its GATEWAY_PULL_KEY)")
+    p.add_argument("--weeks", type=int, default=4, help="weeks of reports to serve (default 4)")
+    p.add_argument("--records", type=int, default=300, help="work orders per weekly report (default 300)")
+    p.set_defaults(func=lambda a: _lazy("gateway.cli_sync", "cmd_simulator")(a))
+
     db = sub.add_parser("db", help="database schema: upgrade, current").add_subparsers(dest="db_command", metavar="ACTION", required=True)
     p = db.add_parser("upgrade", help="create or upgrade the schema (Alembic)")
     p.add_argument("revision", nargs="?", default="head")
@@ -182,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
+    except GatewayError as exc:
         print(f"gateway: {exc.detail}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """Prometheus metrics of one gateway process (a registry per Gateway, so tests stay independent)."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -13,6 +13,12 @@ class Metrics:
         self.stages = Counter("gateway_pipeline_steps_total", "Pipeline steps finished, by stage.", ["stage"], registry=self.registry)
         self.delivery = Counter("gateway_deliveries_total", "Packet deliveries by result.", ["result"], registry=self.registry)
         self.intake_seconds = Histogram("gateway_intake_seconds", "Time from request to durable receipt.", registry=self.registry)
+        self.sync_runs = Counter("gateway_sync_runs_total", "Pull sync runs by outcome.", ["source", "outcome"], registry=self.registry)
+        self.sync_failures = Counter("gateway_sync_failures_total", "Pull sync failures: permanent (a 4xx) or gave_up (retries spent).", ["source", "reason"], registry=self.registry)
+        self.sync_pages = Counter("gateway_sync_pages_total", "Pages stored by the pull sync.", ["source"], registry=self.registry)
+        self.sync_reports = Counter("gateway_sync_reports_total", "Reports seen by the pull sync, by outcome.", ["source", "outcome"], registry=self.registry)
+        self.sync_last_success = Gauge("gateway_sync_last_success_timestamp_seconds", "When the pull sync last finished.", ["source"], registry=self.registry)
+        self.files = Counter("gateway_drop_files_total", "Drop-folder files by outcome.", ["outcome"], registry=self.registry)
 
     def stage_done(self, stage: str) -> None:
         self.stages.labels(stage).inc()

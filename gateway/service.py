@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import delete
@@ -36,6 +36,47 @@ async def _sweep_forever(gateway: Gateway) -> None:
             log.exception("recovery sweep failed")
 
 
+async def _sync_on_schedule(gateway: Gateway) -> None:
+    from gateway.sync import next_run, sync_once
+
+    while True:
+        now = datetime.now(UTC)
+        due = next_run(gateway.settings.pull_schedule, now)
+        await asyncio.sleep(max(0.0, (due - now).total_seconds()))
+        try:
+            summary = await sync_once(gateway)
+            log.info("scheduled sync finished: %d page(s), %d new report(s), %d duplicate(s)", summary.pages, summary.reports, summary.duplicates)
+        except Exception as exc:  # recorded on the run and in the metrics; try again at the next time
+            log.error("scheduled sync failed: %s", exc)
+
+
+async def _watch_drop_folder(gateway: Gateway) -> None:
+    from gateway.dropfolder import DropFolder
+
+    assert gateway.settings.drop_dir is not None
+    folder = DropFolder(gateway, gateway.settings.drop_dir, settle_s=min(1.0, gateway.settings.drop_poll_s))
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await loop.run_in_executor(None, folder.scan)
+        except Exception:  # keep watching; the next scan may succeed
+            log.exception("drop folder scan failed")
+        await asyncio.sleep(gateway.settings.drop_poll_s)
+
+
+def background_tasks(gateway: Gateway, *, sweep: bool) -> list[Callable[[Gateway], Awaitable[None]]]:
+    """What runs beside the API: the recovery sweep, the scheduled sync, the drop folder."""
+    tasks: list[Callable[[Gateway], Awaitable[None]]] = []
+    if sweep:
+        tasks.append(_sweep_forever)
+    if gateway.settings.pull_url and gateway.settings.pull_schedule.strip():
+        gateway.settings.pull_credentials()  # refuse to start with a pull URL but no key
+        tasks.append(_sync_on_schedule)
+    if gateway.settings.drop_dir is not None:
+        tasks.append(_watch_drop_folder)
+    return tasks
+
+
 async def serve(
     gateway: Gateway,
     *,
@@ -53,33 +94,37 @@ async def serve(
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
-    sweeper = None
+    running: list[asyncio.Task[None]] = []
     try:
         if sweep:
             await asyncio.get_running_loop().run_in_executor(None, gateway.dispatcher.recover)
-            sweeper = asyncio.create_task(_sweep_forever(gateway))
+        running = [asyncio.create_task(task(gateway)) for task in background_tasks(gateway, sweep=sweep)]
         if ready:
             ready(bound)
         await (stop.wait() if stop else asyncio.Event().wait())
     finally:
-        if sweeper:
-            sweeper.cancel()
+        for task in running:
+            task.cancel()
         await runner.cleanup()
         if runtime:
             await asyncio.get_running_loop().run_in_executor(None, runtime.stop)
 
 
-class ServerThread:
-    """The gateway served from a background thread (demo and tests): start() returns once it listens."""
+Main = Callable[[Callable[[int], None], asyncio.Event], Awaitable[None]]
 
-    def __init__(self, gateway: Gateway, *, host: str = "127.0.0.1", port: int = 0, workers: bool = True, sweep: bool = True) -> None:
-        self.gateway, self.host, self.port = gateway, host, port
-        self.workers, self.sweep = workers, sweep
+
+class LoopThread:
+    """Runs `main(ready, stop)` on an event loop of its own in a thread; start() returns once it called ready(port)."""
+
+    def __init__(self, main: Main, *, host: str = "127.0.0.1", name: str = "gateway-loop") -> None:
+        self._main = main
+        self.host = host
+        self.port = 0
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="gateway-server", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     @property
     def url(self) -> str:
@@ -94,7 +139,7 @@ class ServerThread:
                 self.port = port
                 self._ready.set()
 
-            await serve(self.gateway, host=self.host, port=self.port, workers=self.workers, sweep=self.sweep, ready=ready, stop=self._stop)
+            await self._main(ready, self._stop)
 
         try:
             asyncio.run(main())
@@ -102,7 +147,7 @@ class ServerThread:
             self._error = exc
             self._ready.set()
 
-    def start(self) -> "ServerThread":
+    def start(self) -> "LoopThread":
         self._thread.start()
         self._ready.wait(60)
         if self._error:
@@ -113,3 +158,37 @@ class ServerThread:
         if self._loop and self._stop:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
+
+
+class ServerThread(LoopThread):
+    """The gateway served from a background thread (demo and tests)."""
+
+    def __init__(self, gateway: Gateway, *, host: str = "127.0.0.1", port: int = 0, workers: bool = True, sweep: bool = True) -> None:
+        self.gateway = gateway
+
+        async def main(ready: Callable[[int], None], stop: asyncio.Event) -> None:
+            await serve(gateway, host=host, port=port, workers=workers, sweep=sweep, ready=ready, stop=stop)
+
+        super().__init__(main, host=host, name="gateway-server")
+
+
+async def serve_app(app: web.Application, *, host: str, port: int, ready: Callable[[int], None], stop: asyncio.Event) -> None:
+    """Serve any aiohttp application until `stop` is set."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    try:
+        ready(runner.addresses[0][1])
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+class AppThread(LoopThread):
+    """Any aiohttp application (the command-center simulator, a baseline) served from a thread."""
+
+    def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        async def main(ready: Callable[[int], None], stop: asyncio.Event) -> None:
+            await serve_app(app, host=host, port=port, ready=ready, stop=stop)
+
+        super().__init__(main, host=host, name="app-server")

@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     stalled_after_s: int = Field(600, description="Dispatched work not finished after this long is dispatched again.")
     keep_raw_payload: bool = Field(False, description="Keep the pushed records (with personal data) after normalization.")
     log_level: str = Field("INFO")
+    pull_url: str | None = Field(None, description="Base URL of the command center's pull API; unset: no nightly sync.")
+    pull_key: str | None = Field(None, description="keyid:secret the gateway signs its pull requests with.")
+    pull_client_id: str | None = Field(None, description="Whose reports the pulled ones are (idempotency with pushes); default the pull key id.")
+    pull_page_size: int = Field(100, ge=1, le=1000, description="Reports asked for per page.")
+    pull_schedule: str = Field("0 2 * * *", description="Cron expression, Asia/Shanghai, for the sync inside `gateway run`; empty: never.")
+    pull_timeout_s: float = Field(30.0, description="How long one page request may take.")
+    pull_max_attempts: int = Field(8, ge=1, description="Attempts per page before the sync gives up (and resumes next time).")
+    pull_backoff_s: float = Field(1.0, gt=0, description="Base of the exponential backoff between attempts (full jitter, at most 60 s).")
+    drop_dir: Path | None = Field(None, description="Folder watched for report files by `gateway run`; unset: no drop folder.")
+    drop_poll_s: float = Field(5.0, description="How often the drop folder is looked at.")
+    drop_client_id: str = Field("drop-folder", description="Whose reports the dropped files are.")
 
     @classmethod
     def settings_customise_sources(
@@ -60,6 +71,14 @@ class Settings(BaseSettings):
     @property
     def resolved_outbox_dir(self) -> Path:
         return self.outbox_dir or self.data_dir / "outbox"
+
+    def pull_credentials(self) -> tuple[str, str] | None:
+        if not self.pull_url:
+            return None
+        key_id, sep, secret = (self.pull_key or "").partition(":")
+        if not sep or not key_id or not secret:
+            raise ConfigError("GATEWAY_PULL_URL is set but GATEWAY_PULL_KEY is not 'keyid:secret': the gateway signs its pull requests with it")
+        return key_id, secret
 
 
 class ClientKey(BaseModel):
