@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
 from contracts.receipts import ProblemItem
 from contracts.reports import period_problem
-from gateway.db.models import Report, SeenSignature
-from gateway.errors import Conflict, Unauthorized, ValidationFailed
-from gateway.uow import UnitOfWork, emit
+from gateway.db.models import Report, SeenSignature, utcnow
+from gateway.errors import Conflict, GatewayError, Unauthorized, ValidationFailed
+from gateway.uow import UnitOfWork, emit_many
 
 NORMALIZE = "normalize_report"
 
@@ -106,87 +106,117 @@ def validate_report(
     return envelope, good, rejected
 
 
-def _receipt(report: Report, *, duplicate: bool) -> Receipt:
+def _receipt(report_id: str, receipt_id: str, records: int, rejected: list[Any] | None, *, duplicate: bool) -> Receipt:
     return Receipt(
-        receipt_id=report.receipt_id,
-        report_id=report.report_id,
-        records=report.record_count,
+        receipt_id=receipt_id,
+        report_id=report_id,
+        records=records,
         duplicate=duplicate,
-        status_url=f"/api/v1/reports/{report.report_id}",
-        rejected=[RejectedRecord.model_validate(r) for r in report.rejected or []],
+        status_url=f"/api/v1/reports/{report_id}",
+        rejected=[RejectedRecord.model_validate(r) for r in rejected or []],
     )
 
 
-def _existing(session: Session, client_id: str, report_id: str, digest: str) -> Received | None:
-    report = session.scalar(select(Report).where(Report.client_id == client_id, Report.report_id == report_id))
-    if report is None:
-        return None
-    if report.body_sha256 != digest:
-        raise Conflict(
-            f"report {report_id!r} was already received (receipt {report.receipt_id}) with a different body; "
-            "send corrections under a new report_id"
-        )
-    return Received(_receipt(report, duplicate=True), created=False)
+REPLAY = "this signature was already used (replay); sign every request afresh"
 
 
-def remember_signature(session: Session, signature: str) -> None:
-    """Record a signature as used; a second use inside the window is a replay."""
-    if session.get(SeenSignature, signature) is not None:
-        raise Unauthorized("this signature was already used (replay); sign every request afresh")
-    session.add(SeenSignature(signature=signature))
+def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Received | GatewayError]:
+    """Validate and add reports to the session (no commit): one answer per command, in order.
+
+    The one implementation of intake, for a single push, a group of concurrent
+    pushes (group commit), a pulled page or a file. Reads what it needs in one
+    query per kind and writes with one multi-row insert per table. A report seen
+    before (same client and report_id) is a duplicate when its body is the same
+    and a Conflict when not; a signature seen before is a replay. Signatures
+    are remembered only for requests that were stored or answered as duplicates.
+    """
+    results: list[Received | GatewayError | None] = [None] * len(cmds)
+    digests = [body_digest(cmd.data) for cmd in cmds]
+    keys = [(cmd.client_id, cmd.data.get("report_id") if isinstance(cmd.data, dict) else None) for cmd in cmds]
+
+    signatures = {cmd.signature for cmd in cmds if cmd.signature}
+    seen = set(session.scalars(select(SeenSignature.signature).where(SeenSignature.signature.in_(signatures)))) if signatures else set()
+    wanted = {k for k in keys if isinstance(k[1], str)}
+    known: dict[tuple[str, str], tuple[str, str, int, list[Any]]] = {}
+    if wanted:
+        # Per client, report_id IN (…): SQLite does not use the (client_id, report_id) index for a row-value IN.
+        by_client: dict[str, list[str]] = {}
+        for client_id, report_id in wanted:
+            by_client.setdefault(client_id, []).append(report_id)
+        rows = session.execute(
+            select(Report.client_id, Report.report_id, Report.body_sha256, Report.receipt_id, Report.record_count, Report.rejected)
+            .where(or_(*(and_(Report.client_id == c, Report.report_id.in_(ids)) for c, ids in by_client.items())))
+        ).all()
+        known = {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
+
+    new: list[dict[str, Any]] = []
+    remembered: list[str] = []
+    for i, cmd in enumerate(cmds):
+        key = keys[i]
+        if cmd.signature is not None and cmd.signature in seen:
+            results[i] = Unauthorized(REPLAY)
+            continue
+        try:
+            if isinstance(key[1], str) and key in known:
+                digest, receipt_id, records, rejected = known[key]
+                if digest != digests[i]:
+                    raise Conflict(
+                        f"report {key[1]!r} was already received (receipt {receipt_id}) with a different body; "
+                        "send corrections under a new report_id"
+                    )
+                results[i] = Received(_receipt(key[1], receipt_id, records, rejected, duplicate=True), created=False)
+            else:
+                envelope, records_ok, rejected_records = validate_report(cmd.data, partial=cmd.partial, row_numbers=cmd.row_numbers)
+                receipt_id = uuid.uuid4().hex
+                rejected_json = [r.model_dump(mode="json", exclude_none=True) for r in rejected_records]
+                row = {
+                    "client_id": cmd.client_id, "report_id": envelope.report_id, "receipt_id": receipt_id,
+                    "kind": envelope.kind.value, "title": envelope.title, "summary": envelope.summary,
+                    "period_start": envelope.period.start if envelope.period else None,
+                    "period_end": envelope.period.end if envelope.period else None,
+                    "issued_at": envelope.issued_at, "body_sha256": digests[i],
+                    "payload": [r.model_dump(mode="json") for r in records_ok], "record_count": len(records_ok),
+                    "rejected": rejected_json, "state": "received", "source": cmd.source, "received_at": utcnow(),
+                }
+                new.append(row)
+                known[(cmd.client_id, envelope.report_id)] = (digests[i], receipt_id, len(records_ok), rejected_json)
+                results[i] = Received(_receipt(envelope.report_id, receipt_id, len(records_ok), rejected_json, duplicate=False), created=True)
+        except GatewayError as exc:
+            results[i] = exc
+            continue
+        if cmd.signature is not None:
+            seen.add(cmd.signature)
+            remembered.append(cmd.signature)
+
+    # Core inserts on the session's connection: the ORM's bulk machinery costs more than the rows.
+    connection = session.connection()
+    if remembered:
+        now = utcnow()
+        connection.execute(insert(SeenSignature.__table__), [{"signature": sig, "seen_at": now} for sig in remembered])
+    if new:
+        ids = connection.execute(insert(Report.__table__).returning(Report.__table__.c.id, sort_by_parameter_order=True), new).scalars().all()
+        emit_many(session, NORMALIZE, [(str(pk), {"report_pk": pk}) for pk in ids])
+    return [r for r in results if r is not None]
 
 
 def store_report(session: Session, cmd: ReceiveReport) -> Received:
-    """Validate and add a report to the session (no commit): the caller's transaction makes it durable.
-
-    Also adds the outbox message that starts its normalization.
-    """
-    data = cmd.data
-    digest = body_digest(data)
-    report_id = data.get("report_id") if isinstance(data, dict) else None
-    if cmd.signature is not None:
-        remember_signature(session, cmd.signature)
-    if isinstance(report_id, str):
-        known = _existing(session, cmd.client_id, report_id, digest)
-        if known is not None:
-            return known
-    envelope, records, rejected = validate_report(data, partial=cmd.partial, row_numbers=cmd.row_numbers)
-    report = Report(
-        client_id=cmd.client_id,
-        report_id=envelope.report_id,
-        receipt_id=uuid.uuid4().hex,
-        kind=envelope.kind.value,
-        title=envelope.title,
-        summary=envelope.summary,
-        period_start=envelope.period.start if envelope.period else None,
-        period_end=envelope.period.end if envelope.period else None,
-        issued_at=envelope.issued_at,
-        body_sha256=digest,
-        payload=[r.model_dump(mode="json") for r in records],
-        record_count=len(records),
-        rejected=[r.model_dump(mode="json", exclude_none=True) for r in rejected],
-        state="received",
-        source=cmd.source,
-    )
-    session.add(report)
-    session.flush()
-    emit(session, NORMALIZE, str(report.id), report_pk=report.id)
-    return Received(_receipt(report, duplicate=False), created=True)
+    """store_batch for one report: its answer, or its error raised."""
+    (result,) = store_batch(session, [cmd])
+    if isinstance(result, GatewayError):
+        raise result
+    return result
 
 
 def handle_receive_report(cmd: ReceiveReport, uow: UnitOfWork) -> Received:
+    """One report in its own transaction."""
     with uow:
         try:
             received = store_report(uow.session, cmd)
             uow.commit()
             return received
         except IntegrityError:
-            # Another request stored the same report (or used the same signature) a moment ago.
+            # Another process stored the same report (or used the same signature) a moment ago: ask again.
             uow.session.rollback()
-            data = cmd.data if isinstance(cmd.data, dict) else {}
-            if cmd.signature is not None and uow.session.get(SeenSignature, cmd.signature) is not None:
-                raise Unauthorized("this signature was already used (replay); sign every request afresh") from None
-            known = _existing(uow.session, cmd.client_id, str(data.get("report_id")), body_digest(cmd.data))
-            if known is None:
-                raise
-            return known
+            received = store_report(uow.session, cmd)
+            uow.commit()
+            return received

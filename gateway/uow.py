@@ -1,35 +1,52 @@
-"""Unit of work: one transaction, rolled back unless committed; queue messages sent after commit."""
+"""Unit of work: one transaction, rolled back unless committed; queue messages sent after commit.
+
+Outbox rows are written with the state they refer to and handed to the
+dispatcher after the commit. They are born marked as dispatched: the dispatcher
+clears the mark of any it could not send, the sweep sends those again, and at
+start everything not done is sent again whatever its mark (a crash between
+commit and send).
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db.models import OutboxMessage, utcnow
 
-Dispatch = Callable[[list[int]], Any]
+Queued = tuple[int, str, dict[str, Any]]  # outbox id, actor, payload
+Dispatch = Callable[[list[Queued]], Any]
 _EMITTED = "gateway.outbox"
+
+
+def emit_many(session: Session, actor: str, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Queue `actor(**payload)` for each (dedup_key, payload) whose key is new; sent after this session commits."""
+    rows = [{"actor": actor, "dedup_key": key, "payload": payload, "dispatched_at": utcnow(), "dispatch_count": 1} for key, payload in items]
+    if rows:
+        table = OutboxMessage.__table__
+        ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        session.info.setdefault(_EMITTED, []).extend((pk, actor, row["payload"]) for pk, row in zip(ids, rows))
 
 
 def emit(session: Session, actor: str, dedup_key: str, **payload: Any) -> None:
     """Queue `actor(**payload)` once per (actor, dedup_key), to be sent after this session commits."""
     exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.actor == actor, OutboxMessage.dedup_key == dedup_key))
     if exists is None:
-        message = OutboxMessage(actor=actor, dedup_key=dedup_key, payload=payload)
-        session.add(message)
-        session.info.setdefault(_EMITTED, []).append(message)
+        emit_many(session, actor, [(dedup_key, payload)])
 
 
 def commit_and_dispatch(session: Session, dispatch: Dispatch | None) -> None:
     """Commit, then hand the messages emitted in this transaction to the broker."""
-    session.flush()
-    emitted: list[OutboxMessage] = session.info.pop(_EMITTED, [])
-    ids = [m.id for m in emitted]
+    emitted: list[Queued] = session.info.pop(_EMITTED, [])
     session.commit()
-    if ids and dispatch is not None:
-        dispatch(ids)
+    if emitted and dispatch is not None:
+        dispatch(emitted)
+
+
+def discard_emitted(session: Session) -> None:
+    session.info.pop(_EMITTED, None)
 
 
 class UnitOfWork:
@@ -45,7 +62,7 @@ class UnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.session.info.pop(_EMITTED, None)
+        discard_emitted(self.session)
         self.session.rollback()
         self.session.close()
 
@@ -66,6 +83,8 @@ class UnitOfWorkFactory:
     def __init__(self, engine: Engine, dispatch: Dispatch | None = None) -> None:
         self.engine = engine
         self.session_factory = sessionmaker(engine, expire_on_commit=False)
+        # Reads take no write lock on SQLite (see gateway.db.engine).
+        self.read_session = sessionmaker(engine.execution_options(gateway_readonly=True), expire_on_commit=False)
         self.dispatch = dispatch
 
     def __call__(self) -> UnitOfWork:

@@ -7,10 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import dramatiq
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db.models import OutboxMessage, utcnow
+from gateway.uow import Queued
 
 log = logging.getLogger(__name__)
 
@@ -20,26 +21,43 @@ class Dispatcher:
         self._sessions = session_factory
         self._actors = actors
 
-    def __call__(self, outbox_ids: list[int]) -> int:
-        """Send these outbox messages; a broker failure leaves them for the sweep."""
+    def __call__(self, messages: list[Queued]) -> int:
+        """Send committed outbox messages; those the broker did not take are left for the sweep."""
         sent = 0
-        with self._sessions() as session:
-            messages = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.done_at.is_(None))).all()
-            for message in messages:
-                actor = self._actors.get(message.actor)
-                if actor is None:
-                    log.error("outbox %s names unknown actor %r; left for an operator", message.id, message.actor)
-                    continue
-                try:
-                    actor.send_with_options(kwargs={"outbox_id": message.id, **message.payload})
-                except Exception as exc:  # broker down: the sweep will send it again
-                    log.warning("could not send outbox %s (%s) to the broker: %s; it stays queued", message.id, message.actor, exc)
-                    break
-                message.dispatched_at = utcnow()
-                message.dispatch_count += 1
-                sent += 1
-            session.commit()
+        for position, (outbox_id, actor_name, payload) in enumerate(messages):
+            actor = self._actors.get(actor_name)
+            if actor is None:
+                log.error("outbox %s names unknown actor %r; left for an operator", outbox_id, actor_name)
+                continue
+            try:
+                actor.send_with_options(kwargs={"outbox_id": outbox_id, **payload})
+            except Exception as exc:  # broker down: clear the mark so the sweep sends them soon
+                log.warning("could not send outbox %s (%s) to the broker: %s; the sweep will send it", outbox_id, actor_name, exc)
+                self._unmark([m[0] for m in messages[position:]])
+                break
+            sent += 1
         return sent
+
+    def _unmark(self, ids: list[int]) -> None:
+        try:
+            with self._sessions() as session:
+                session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(dispatched_at=None))
+                session.commit()
+        except Exception:  # the database may be down too; recovery at start still finds them
+            log.exception("could not clear the dispatch mark of %d outbox message(s)", len(ids))
+
+    def dispatch_ids(self, outbox_ids: list[int]) -> int:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.actor, OutboxMessage.payload)
+                .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.done_at.is_(None)).order_by(OutboxMessage.id)
+            ).all()
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([r[0] for r in rows]))
+                .values(dispatched_at=utcnow(), dispatch_count=OutboxMessage.dispatch_count + 1)
+            )
+            session.commit()
+        return self([(r[0], r[1], r[2]) for r in rows])
 
     def pending(self, *, stalled_after_s: float | None) -> list[int]:
         """Messages not done: never dispatched, or (with stalled_after_s) dispatched too long ago."""
@@ -55,8 +73,8 @@ class Dispatcher:
         ids = self.pending(stalled_after_s=None)
         if ids:
             log.info("re-dispatching %d unfinished pipeline step(s)", len(ids))
-        return self(ids) if ids else 0
+        return self.dispatch_ids(ids) if ids else 0
 
     def sweep(self, stalled_after_s: float) -> int:
         ids = self.pending(stalled_after_s=stalled_after_s)
-        return self(ids) if ids else 0
+        return self.dispatch_ids(ids) if ids else 0

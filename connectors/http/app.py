@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from connectors.http import views
 from connectors.http.openapi import build_openapi
 from connectors.http.problems import make_middleware
 from gateway.bootstrap import Gateway
+from gateway.intake_writer import IntakeWriter
 
 GATEWAY = views.GATEWAY
 TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
@@ -33,6 +35,13 @@ def create_app(gateway: Gateway) -> web.Application:
         client_max_size=gateway.settings.max_body_bytes,
     )
     app[GATEWAY] = gateway
+
+    async def intake_writer(app: web.Application) -> AsyncIterator[None]:
+        app[views.WRITER] = IntakeWriter(gateway.uow).start()
+        yield
+        app[views.WRITER].stop()
+
+    app.cleanup_ctx.append(intake_writer)
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/metrics", views.metrics)
     app.router.add_get("/api/v1/openapi.json", openapi_json)

@@ -5,7 +5,6 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -15,12 +14,14 @@ from connectors.http.multipart import parse_form
 from gateway.bootstrap import Gateway
 from gateway.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from gateway.importer import SUFFIXES, report_from_file
-from gateway.intake import ReceiveReport, Received, handle_receive_report, parse_json
+from gateway.intake import ReceiveReport, Received, parse_json
+from gateway.intake_writer import IntakeWriter
 from gateway.signing import Verified, verify
 from gateway.status import report_status, work_order_status
 
 T = TypeVar("T")
 GATEWAY = web.AppKey("gateway", Gateway)
+WRITER = web.AppKey("intake_writer", IntakeWriter)
 
 
 async def in_thread(fn: Callable[[], T]) -> T:
@@ -64,7 +65,7 @@ def _partial(request: web.Request) -> bool:
 
 async def _receive(request: web.Request, cmd: ReceiveReport, started: float) -> web.Response:
     gw = request.app[GATEWAY]
-    result: Received = await in_thread(partial(handle_receive_report, cmd, gw.uow()))
+    result: Received = await request.app[WRITER].submit(cmd)
     receipt = result.receipt
     if result.created:
         gw.metrics.intake_seconds.observe(time.perf_counter() - started)
@@ -119,7 +120,7 @@ async def get_report(request: web.Request) -> web.Response:
     report_id = request.match_info["report_id"]
 
     def load() -> BaseModel:
-        with gw.uow.session_factory() as session:
+        with gw.uow.read_session() as session:
             return report_status(session, verified.client_id, report_id, gw.routing)
 
     return json_response(await in_thread(load))
@@ -132,7 +133,7 @@ async def get_work_order(request: web.Request) -> web.Response:
     ticket_no = request.match_info["ticket_no"]
 
     def load() -> BaseModel:
-        with gw.uow.session_factory() as session:
+        with gw.uow.read_session() as session:
             return work_order_status(session, ticket_no, gw.routing)
 
     return json_response(await in_thread(load))

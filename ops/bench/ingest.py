@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Intake benchmark: signed, validated, durably committed single-record urgent reports per second.
+
+Each server runs in a process of its own; this process is the client (32
+concurrent connections by default, every request signed beforehand so that the
+client does as little as possible while timing). Baseline: a bare aiohttp
+handler that reads the body and answers 202 with a small JSON receipt, measured
+in the same run. Prints requests per second, p50/p99 latency and the ratio of
+ours to the baseline.
+
+    .venv/bin/python ops/bench/ingest.py [--requests 4000] [--concurrency 32] [--postgres]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+KEY_ID, SECRET = "bench", "bench-secret-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_bare(port: int) -> None:
+    from aiohttp import web
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await request.read()
+        return web.json_response({"receipt_id": uuid.uuid4().hex, "bytes": len(body), "duplicate": False}, status=202)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/reports", handler)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def run_gateway(port: int, database_url: str, data_dir: str) -> None:
+    from gateway.bootstrap import bootstrap
+    from gateway.service import serve
+
+    gateway = bootstrap(data_dir=Path(data_dir), database_url=database_url, client_keys=f"{KEY_ID}:{SECRET}")
+    asyncio.run(serve(gateway, host="127.0.0.1", port=port, workers=False, sweep=False))
+
+
+def bodies(n: int, tag: str) -> list[bytes]:
+    return [
+        json.dumps({
+            "report_id": f"BENCH-{tag}-{i}", "kind": "urgent", "issued_at": "2026-11-22T21:30:00+08:00", "summary": "暴雨致小区地下车库进水",
+            "records": [{"ticket_no": f"B{tag}{i}", "received_at": "2026-11-22T21:31:00", "channel": "phone",
+                         "category": ["城乡建设", "城市建设和市政管理", "基础设施"], "district": "通州区", "street": "梨园镇",
+                         "community": "云景里社区", "address": "云景里社区地下车库",
+                         "content": "我叫王建国，云景里社区地下车库进水，很多车被淹，电话13812345678，请赶紧派人抽水。",
+                         "caller": {"name": "王建国", "phone": "13812345678"}, "status": "processing"}],
+        }, ensure_ascii=False).encode("utf-8")
+        for i in range(n)
+    ]
+
+
+async def load(url: str, payloads: list[bytes], concurrency: int, progress: Progress, label: str) -> tuple[float, list[float], dict[int, int]]:
+    from gateway.signing import signed_headers
+
+    stamp = time.time()
+    requests = [(body, {**signed_headers(KEY_ID, SECRET, body, now=stamp), "Content-Type": "application/json"}) for body in payloads]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    task = progress.add_task(label, total=len(requests))
+    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def worker() -> None:
+            while not queue.empty():
+                body, headers = queue.get_nowait()
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                latencies.append(time.perf_counter() - started)
+                progress.advance(task)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return len(requests) / elapsed, latencies, statuses
+
+
+def wait_listening(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def measure(target: str, args: argparse.Namespace, progress: Progress, **server_args: str) -> dict[str, object]:
+    port = free_port()
+    fn = run_bare if target == "bare" else run_gateway
+    process = multiprocessing.get_context("spawn").Process(target=fn, args=(port, *server_args.values()), daemon=True)
+    process.start()
+    try:
+        wait_listening(port)
+        url = f"http://127.0.0.1:{port}/api/v1/reports"
+        asyncio.run(load(url, bodies(min(300, args.requests // 10), f"warm{target}{port}"), args.concurrency, progress, f"{target}: warm-up"))
+        rps, latencies, statuses = asyncio.run(load(url, bodies(args.requests, f"{target}{port}"), args.concurrency, progress, f"{target}: timed"))
+    finally:
+        process.terminate()
+        process.join(10)
+    latencies.sort()
+    return {"target": target, "rps": rps, "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "statuses": statuses}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--postgres", action="store_true", help="also measure on PostgreSQL (127.0.0.1:5432, db test)")
+    args = parser.parse_args()
+    console = Console()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as progress:
+        results.append(measure("bare", args, progress))
+        results.append(measure("gateway-sqlite", args, progress, database_url=f"sqlite:///{tmp}/bench.db", data_dir=tmp))
+        if args.postgres:
+            import psycopg
+
+            name = "gw_bench_" + uuid.uuid4().hex[:8]
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            try:
+                results.append(measure("gateway-postgres", args, progress, database_url=f"postgresql://postgres@127.0.0.1:5432/{name}", data_dir=tmp))
+            finally:
+                with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    baseline = results[0]["rps"]
+    table = Table(title=f"intake: {args.requests} single-record urgent reports, {args.concurrency} connections, {os.cpu_count()} cores")
+    for col in ("server", "req/s", "ratio to bare", "p50 ms", "p99 ms", "statuses"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(str(r["target"]), f"{r['rps']:.0f}", f"{r['rps'] / baseline:.2f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}", str(r["statuses"]))
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
