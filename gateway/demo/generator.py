@@ -106,10 +106,11 @@ EXCLUDED = [
 class DemoWeek:
     weekly: dict[str, Any]
     urgent: dict[str, Any]
+    express: dict[str, Any]
 
     @property
     def work_orders(self) -> int:
-        return len(self.weekly["records"]) + len(self.urgent["records"])
+        return len(self.weekly["records"]) + len(self.urgent["records"]) + len(self.express["records"])
 
 
 def _name(rng: random.Random) -> str:
@@ -138,14 +139,16 @@ def generate_week(week_start: date, records: int = 600, seed: int = 47) -> DemoW
     prefix = week_start.strftime("%y%m%d")
     orders: list[dict[str, Any]] = []
 
-    def record(category: list[str], street: str, community: str, content: str, unit: str, flags: list[str] | None = None) -> None:
+    def record(category: list[str], street: str, community: str, content: str, unit: str, flags: list[str] | None = None,
+               into: list[dict[str, Any]] | None = None) -> None:
+        target = orders if into is None else into
         day = week_start + timedelta(days=rng.randrange(7))
         at = datetime.combine(day, time(rng.randrange(7, 22), rng.randrange(60)))
         name, phone = _name(rng), _phone(rng)
         channel = rng.choice(CHANNELS)
         # Web and app messages often come with only a first-level category, or as one string.
         cat: Any = category if channel == "phone" else ("/".join(category) if rng.random() < 0.5 else category[:1])
-        orders.append({
+        target.append({
             "ticket_no": f"{prefix}{len(orders) + 1:07d}",
             "received_at": at.isoformat(timespec="minutes"),
             "channel": channel,
@@ -182,6 +185,14 @@ def generate_week(week_start: date, records: int = 600, seed: int = 47) -> DemoW
     for n, order in enumerate(orders, start=1):
         order["ticket_no"] = f"{prefix}{n:07d}"
 
+    heating: list[dict[str, Any]] = []
+    category, unit, templates = TOPICS[1]
+    for _ in range(max(records // 20, 5)):
+        community = rng.choice(STREETS["永顺镇"])
+        record(category, "永顺镇", community, rng.choice(templates).format(community=community, street="永顺镇", building=f"{rng.randrange(1, 30)}号楼"), unit, into=heating)
+    for n, order in enumerate(heating, start=1):
+        order["ticket_no"] = f"{prefix}8{n:06d}"
+
     issued = datetime.combine(week_start + timedelta(days=7), time(8, 0)).isoformat() + "+08:00"
     weekly = {
         "report_id": f"TZ-{year}-W{week:02d}",
@@ -212,4 +223,12 @@ def generate_week(week_start: date, records: int = 600, seed: int = 47) -> DemoW
             "handling_unit": "梨园镇政府", "status": "processing",
         } for i, community in enumerate(["云景里社区", "九棵树社区", "半壁店社区"])],
     }
-    return DemoWeek(weekly=weekly, urgent=urgent)
+    express = {
+        "report_id": f"TZ-{year}-K{week:02d}01",
+        "kind": "express",
+        "issued_at": datetime.combine(week_start + timedelta(days=5), time(17, 0)).isoformat() + "+08:00",
+        "title": "快报：永顺镇多个小区供暖温度不达标",
+        "summary": f"本周永顺镇供暖类诉求{len(heating)}件，集中在多个老旧小区。",
+        "records": heating,
+    }
+    return DemoWeek(weekly=weekly, urgent=urgent, express=express)

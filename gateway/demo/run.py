@@ -20,7 +20,9 @@ from connectors.push_client import SignedClient
 from gateway.bootstrap import bootstrap
 from gateway.demo.generator import generate_week
 from gateway.errors import ConfigError
-from gateway.service import ServerThread
+from gateway.service import AppThread, ServerThread
+from gateway.settings import ClientKey
+from connectors.simulator import create_simulator
 
 DEMO_KEY_ID = "demo-command-center"
 
@@ -61,6 +63,15 @@ async def _push_week(url: str, secret: str, week: Any, console: Console) -> tupl
                 timings[f"{report['report_id']} delivered"] = time.monotonic() - started
                 statuses.append(status)
         return statuses, timings
+
+
+async def _wait_one(url: str, secret: str, report_id: str, console: Console) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session:
+        client = SignedClient(session, url, DEMO_KEY_ID, secret)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console) as progress:
+            total = (await client.get(f"/api/v1/reports/{report_id}")).body["records"]["received"]
+            task = progress.add_task(report_id, total=max(total, 1))
+            return await _wait_delivered(client, report_id, progress, task, timeout=300)
 
 
 def gateway_outbox(run_dir: Path) -> str:
@@ -111,6 +122,15 @@ def _show(console: Console, statuses: list[dict[str, Any]], week: Any, run_dir: 
         console.print(Panel(excerpt, title=f"{first_file.name} · Subject: {message['Subject']}", expand=False))
 
 
+async def _pull(gateway: Any, console: Console, simulator_url: str) -> Any:
+    from gateway.sync import sync_once
+
+    with Progress(TextColumn("{task.description}"), console=console, transient=True) as progress:
+        task = progress.add_task(f"nightly pull from the command-center simulator at {simulator_url}")
+        summary = await sync_once(gateway, on_page=lambda page: progress.update(task, description=f"pulled page: {page.reports} new, {page.duplicates} already received"))
+    return summary
+
+
 def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
     console = Console()
     run_dir = base_dir / datetime.now().strftime("run-%Y%m%d-%H%M%S")
@@ -119,15 +139,25 @@ def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
     if monday.weekday() != 0:
         raise ConfigError(f"--week-start {monday} is not a Monday")
     console.print(f"[bold]Embedded gateway[/bold] in {run_dir} (SQLite, in-process workers, mail to .eml files unless GATEWAY_SMTP_URL is set)")
-    gateway = bootstrap(data_dir=run_dir, client_keys=f"{DEMO_KEY_ID}:{secret}", retry_min_backoff_ms=500)
+    week = generate_week(monday, records=records)
+    pull_secret = secrets.token_hex(24)
+    # The command center also serves its reports for the nightly pull: this week's
+    # express report, and the weekly one again (recognised, not stored twice).
+    simulator = AppThread(create_simulator([week.weekly, week.express], {"demo-puller": ClientKey(key_id="demo-puller", secrets=[pull_secret])})).start()
+    gateway = bootstrap(data_dir=run_dir, client_keys=f"{DEMO_KEY_ID}:{secret}", retry_min_backoff_ms=500,
+                        pull_url=simulator.url, pull_key=f"demo-puller:{pull_secret}", pull_client_id=DEMO_KEY_ID, pull_schedule="")
     server = ServerThread(gateway).start()
     try:
-        week = generate_week(monday, records=records)
         console.print(f"pushing {len(week.weekly['records'])} work orders ({week.weekly['report_id']}) and an urgent report ({week.urgent['report_id']}) to {server.url}, signed as {DEMO_KEY_ID}")
         started = time.monotonic()
         statuses, timings = asyncio.run(_push_week(server.url, secret, week, console))
+        pulled = asyncio.run(_pull(gateway, console, simulator.url))
+        console.print(f"nightly pull: {pulled.pages} page(s), {pulled.reports} new report ({week.express['report_id']}), {pulled.duplicates} already received ({week.weekly['report_id']})")
+        statuses.append(asyncio.run(_wait_one(server.url, secret, week.express["report_id"], console)))
+        timings[week.express["report_id"] + " delivered"] = time.monotonic() - started
         _show(console, statuses, week, run_dir, time.monotonic() - started, timings)
     finally:
         server.stop()
+        simulator.stop()
         gateway.close()
     return 0
