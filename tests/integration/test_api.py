@@ -238,3 +238,19 @@ def test_a_50_mib_body_is_413_and_earlier_reports_are_unharmed(served: tuple[Gat
     assert status == 413
     wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
     assert _reports(gateway) == 1
+
+
+def test_a_revoked_key_and_a_rotated_secret(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "clients:\n"
+        "  - {key_id: old-center, secrets: [old-center-secret-0123456789], revoked: true}\n"
+        "  - {key_id: tz, secrets: [previous-secret-0123456789, current-secret-0123456789]}\n",
+        encoding="utf-8",
+    )
+    with running_gateway(tmp_path, config=config, client_keys="") as (gateway, server):
+        refused = call(server.url, "old-center", "old-center-secret-0123456789", "push_report", weekly())
+        assert refused.status == 401 and "revoked" in refused.body["detail"]
+        assert call(server.url, "tz", "previous-secret-0123456789", "push_report", weekly("R-OLD-SECRET")).status == 202
+        assert call(server.url, "tz", "current-secret-0123456789", "push_report", weekly("R-NEW-SECRET")).status == 202
+        assert _reports(gateway) == 2
