@@ -3,7 +3,10 @@
 Phone numbers keep their first three and last four digits (138****0000), the
 way Chinese offices publish them; ID-card and bank-card numbers (checksums
 verified, so order numbers are left alone) and e-mail addresses are replaced;
-full names become surname + 某某. A bare "王先生/李女士" names nobody and is kept.
+licence plates keep province, city letter and last character (京A****5);
+full names become surname + 某某 (from the caller field, and from cues: 我叫…,
+姓名…, 联系人…, a full name before 先生/女士 next to a phone number). A bare
+"王先生/李女士" names nobody and is kept.
 """
 from __future__ import annotations
 
@@ -20,6 +23,12 @@ LANDLINE = re.compile(r"(?<![0-9])(0[1-9][0-9]{1,2})[- ]?([0-9]{3,4})([0-9]{4})(
 ID_CARD = re.compile(r"(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
 BANK_CARD = re.compile(r"(?<![0-9])(?:[0-9]{4}[ -]?){3}[0-9]{4,7}(?![0-9])")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# 京A·12345, 沪B8K9X2, 粤BD12345 (new energy), 京A1234学
+PLATE = re.compile(r"(?<![A-Za-z0-9])([京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼])([A-HJ-NP-Z])[·•.\s-]?([A-HJ-NP-Z0-9]{4,5})([A-HJ-NP-Z0-9挂学警港澳])(?![A-Za-z0-9])")
+_PHONE_AHEAD = r"(?=(?:先生|女士)[，,:：\s]*(?:的)?(?:电话|手机|联系电话|联系方式)?(?:是|为)?[:：\s]*(?:\+?86[- ]?)?(?:1[3-9][0-9]|0[1-9][0-9]{1,2}))"
+_NAME_BEFORE_TITLE = re.compile(
+    rf"(?:(?<=[，,。；;：:\s（(])|(?<=联系人)|(?<=来电人)|(?<=反映人)|(?<=市民)|(?<=居民)|(?<=业主)|^)({_HAN}{{2,3}}){_PHONE_AHEAD}"
+)
 NAME_CUES = [
     re.compile(rf"(?:我叫|本人叫|我是|本人|姓名[:：]?\s*|联系人[:：]?\s*|来电人[:：]?\s*)({_HAN}{{2,3}}?){_STOP}"),
 ]
@@ -55,7 +64,7 @@ def mask_name(name: str) -> str:
 
 
 def _names_in(text: str) -> set[str]:
-    found = set()
+    found = {m.group(1) for m in _NAME_BEFORE_TITLE.finditer(text)}
     for cue in NAME_CUES:
         for match in cue.finditer(text):
             name = match.group(1)
@@ -73,6 +82,7 @@ def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
         lambda m: "[银行卡号]" if luhn_valid(re.sub(r"[ -]", "", m.group(0))) else m.group(0), text
     )
     text = EMAIL.sub("[邮箱]", text)
+    text = PLATE.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}", text)
     text = MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     text = LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
     all_names = {n.strip() for n in names if n and len(n.strip()) >= 2} | _names_in(text)
