@@ -58,7 +58,7 @@ def _plate(rng: random.Random) -> str:
 def build_cases(seed: int = 2026) -> list[Case]:
     rng = random.Random(seed)
     cases: list[Case] = []
-    for _ in range(20):
+    for _ in range(30):
         phone = _mobile(rng)
         fmt = rng.choice([phone, f"{phone[:3]}-{phone[3:7]}-{phone[7:]}", f"{phone[:3]} {phone[3:7]} {phone[7:]}", f"+86{phone}", f"86-{phone}"])
         template = rng.choice(["联系电话{}，请回电。", "我的手机是{}", "电话：{}，小区门口积水", "请打{}联系我", "来电号码{}反映噪音"])
@@ -73,15 +73,15 @@ def build_cases(seed: int = 2026) -> list[Case]:
     for _ in range(12):
         card = _bank_card(rng)
         cases.append(Case(rng.choice(["工资打到银行卡{}里", "卡号{}被冻结", "退款请转入{}"]).format(card), [card[6:-4]], kind="bank_card"))
-    for _ in range(14):
+    for _ in range(20):
         plate = _plate(rng)
         shown = rng.choice([plate, plate[:2] + "·" + plate[2:]])
         cases.append(Case(rng.choice(["车牌{}的车长期占用消防通道", "{}每天堵在门口", "举报车辆{}乱停"]).format(shown), [plate[2:6]], kind="plate"))
-    for _ in range(10):
+    for _ in range(14):
         user = "".join(rng.choice("abcdefghijkmnpqrstuvwxyz") for _ in range(rng.randint(4, 9)))
         address = f"{user}{rng.randint(1, 99)}@{rng.choice(['qq.com', '163.com', 'gmail.com', 'example.gov.cn'])}"
         cases.append(Case(rng.choice(["邮箱{}，请回复", "材料已发至{}", "联系邮箱：{}"]).format(address), [user], kind="email"))
-    for _ in range(20):
+    for _ in range(30):
         name = _name(rng)
         template = rng.choice(["我叫{}，家住云景里小区", "本人{}，反映楼道堆物", "姓名：{}，诉求如下", "联系人：{}，电话稍后提供", "来电人{}反映路灯不亮"])
         cases.append(Case(template.format(name), [name[1:]], keep=[name[0]], kind="name_cue"))
@@ -105,9 +105,7 @@ def build_cases(seed: int = 2026) -> list[Case]:
         "车位编号B2-135", "房号1-2-1201", "邮编101100", "统一社会信用代码91110112MA01234567",
         "电话打不通", "手机信号差", "我叫了好几次物业没人来", "本人已反映多次", "联系人未留姓名",
     ]
-    for _ in range(2):
-        for text in negatives:
-            cases.append(Case(text, kind="negative"))
+    cases.extend(Case(text, kind="negative") for text in negatives)
     for i in range(10):
         cases.append(Case(f"第{i + 3}次反映：{rng.choice(['路面塌陷', '路灯不亮', '下水道堵塞'])}，位置在{rng.randint(1, 40)}号楼东侧", kind="negative"))
     return cases
