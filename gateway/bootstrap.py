@@ -16,9 +16,13 @@ from gateway.db import migrate
 from gateway.db.engine import make_engine
 from gateway.db.models import GatewayMeta
 from gateway.errors import ConfigError
+from gateway.classifier import CategoryClassifier
+from gateway.gazetteer import Gazetteer
 from gateway.metrics import Metrics
+from gateway.normalize import Normalizer
 from gateway.routing import RoutingConfig
 from gateway.settings import ClientKey, GatewayConfig, Settings, load_config
+from gateway.taxonomy import Taxonomy
 from gateway.uow import UnitOfWorkFactory
 from workers import actors as actor_module
 from workers.dispatch import Dispatcher
@@ -36,6 +40,7 @@ class Gateway:
     actors: dict[str, dramatiq.Actor[Any, Any]]
     dispatcher: Dispatcher
     citizen_secret: bytes
+    normalizer: Normalizer
     metrics: Metrics = field(default_factory=Metrics)
 
     @property
@@ -92,10 +97,15 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
     uow = UnitOfWorkFactory(engine)
     dispatcher = Dispatcher(uow.session_factory, declared)
     uow.dispatch = dispatcher
+    citizen_secret = _citizen_secret(uow)
     gateway = Gateway(
         config=config, engine=engine, uow=uow,
         transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
-        broker=broker, actors=declared, dispatcher=dispatcher, citizen_secret=_citizen_secret(uow),
+        broker=broker, actors=declared, dispatcher=dispatcher, citizen_secret=citizen_secret,
+        normalizer=Normalizer(
+            taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
+            classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,
+        ),
     )
     actor_module.bind(gateway)
     return gateway

@@ -26,6 +26,7 @@ class RoutedOrder:
     community: str | None
     content_masked: str
     caller_key: str | None
+    issue_pk: int | None = None
 
 
 @dataclass
@@ -42,6 +43,11 @@ class ClueDraft:
     def citizens(self) -> int:
         keys = {o.caller_key for o in self.orders if o.caller_key}
         return len(keys) + sum(1 for o in self.orders if not o.caller_key)
+
+    def issues(self) -> int:
+        """Distinct problems behind the clue: near-duplicate work orders count once."""
+        keyed = {o.issue_pk for o in self.orders if o.issue_pk is not None}
+        return len(keyed) + sum(1 for o in self.orders if o.issue_pk is None)
 
     def clue_type(self, routing: RoutingConfig, *, urgent: bool) -> str:
         if urgent:

@@ -1,6 +1,8 @@
 """Prometheus metrics of one gateway process (a registry per Gateway, so tests stay independent)."""
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -18,7 +20,15 @@ class Metrics:
         self.sync_pages = Counter("gateway_sync_pages_total", "Pages stored by the pull sync.", ["source"], registry=self.registry)
         self.sync_reports = Counter("gateway_sync_reports_total", "Reports seen by the pull sync, by outcome.", ["source", "outcome"], registry=self.registry)
         self.sync_last_success = Gauge("gateway_sync_last_success_timestamp_seconds", "When the pull sync last finished.", ["source"], registry=self.registry)
+        self.categories = Counter("gateway_categories_total", "Work orders whose category was outside the taxonomy (unmapped) or inferred from the text.", ["outcome"], registry=self.registry)
         self.files = Counter("gateway_drop_files_total", "Drop-folder files by outcome.", ["outcome"], registry=self.registry)
+
+    def normalized(self, summary: Any) -> None:
+        for reason, n in summary.excluded.items():
+            self.records.labels(f"excluded_{reason}").inc(n)
+        self.records.labels("duplicate_exact").inc(summary.duplicates)
+        self.categories.labels("unmapped").inc(summary.unmapped)
+        self.categories.labels("inferred").inc(summary.inferred)
 
     def stage_done(self, stage: str) -> None:
         self.stages.labels(stage).inc()

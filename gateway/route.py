@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from gateway.clues import RoutedOrder, group_into_clues, trend
+from gateway.neardup import MinHasher, assign_issues
 from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
 from gateway.periods import period_label
 from gateway.routing import RoutingConfig
@@ -37,7 +38,18 @@ def _previous_count(uow: UnitOfWork, report: Report, committee_id: str, category
     return last_report_counts[0] if last_report_counts else None
 
 
-def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str, outbox_id: int | None = None) -> None:
+HASHER = MinHasher()
+
+
+def routable_category(order: WorkOrder, min_confidence: float) -> tuple[str, ...]:
+    """An inferred category counts only when the classifier was sure enough; otherwise triage."""
+    if order.category_inferred and (order.category_confidence or 0.0) < min_confidence:
+        return ()
+    return tuple(order.category or ())
+
+
+def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
+                        min_confidence: float = 0.5, outbox_id: int | None = None) -> None:
     """Group the report's routable work orders into clues and prepare packets. Idempotent."""
     with uow:
         report = uow.session.get(Report, report_pk)
@@ -51,13 +63,20 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             .order_by(ReportWorkOrder.record_index)
         ).all()
         orders = {a.work_order_pk: a for a in appearances}
+        work_orders = sorted(uow.session.scalars(select(WorkOrder).where(WorkOrder.id.in_(orders))).all(), key=lambda w: orders[w.id].record_index) if orders else []
+        # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
+        for wo in work_orders:
+            category = routable_category(wo, min_confidence)
+            wo.committee_id = (routing.route(category) if category else None) or routing.triage
+        assign_issues(uow.session, work_orders, HASHER)
         routed = [
             RoutedOrder(
-                work_order_pk=wo.id, ticket_no=wo.ticket_no, category=tuple(wo.category or ()),
+                work_order_pk=wo.id, ticket_no=wo.ticket_no, category=routable_category(wo, min_confidence),
                 street=wo.street, community=wo.community, content_masked=wo.content_masked, caller_key=wo.caller_key,
+                issue_pk=wo.issue_pk,
             )
-            for wo in uow.session.scalars(select(WorkOrder).where(WorkOrder.id.in_(orders))).all()
-        ] if orders else []
+            for wo in work_orders
+        ]
         routed.sort(key=lambda o: orders[o.work_order_pk].record_index)
         urgent = report.kind == "urgent"
         label = period_label(report.kind, report.period_start, report.issued_at)
@@ -73,6 +92,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 category=list(draft.category),
                 work_order_count=draft.count,
                 citizen_count=draft.citizens(),
+                issue_count=draft.issues(),
                 places=draft.places(),
                 period_label=label,
                 trend=trend(draft.count, _previous_count(uow, report, draft.committee_id, list(draft.category))),

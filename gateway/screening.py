@@ -46,15 +46,28 @@ TEXT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 DISCIPLINE_CATEGORY = "纪检监察"
 
 
+class Screening:
+    """Flags first, then the discipline-inspection category, then text patterns (the defaults plus configured ones)."""
+
+    def __init__(self, extra_patterns: Sequence[tuple[str, str]] = ()) -> None:
+        unknown = [reason for reason, _ in extra_patterns if reason not in REASONS]
+        if unknown:
+            raise ValueError(f"unknown exclusion reason(s) {unknown}; known: {', '.join(REASONS)}")
+        self.patterns = [*TEXT_PATTERNS, *((reason, re.compile(pattern)) for reason, pattern in extra_patterns)]
+
+    def screen(self, flags: Sequence[str], category: Sequence[str], content: str) -> str | None:
+        """The exclusion reason code for a work order, or None when it may go to consultation."""
+        for flag in flags:
+            reason = FLAG_REASONS.get(flag.strip().lower())
+            if reason:
+                return reason
+        if category and category[0] == DISCIPLINE_CATEGORY:
+            return "discipline_inspection"
+        for reason, pattern in self.patterns:
+            if pattern.search(content):
+                return reason
+        return None
+
+
 def screen(flags: Sequence[str], category: Sequence[str], content: str) -> str | None:
-    """The exclusion reason code for a work order, or None when it may go to consultation."""
-    for flag in flags:
-        reason = FLAG_REASONS.get(flag.strip().lower())
-        if reason:
-            return reason
-    if category and category[0] == DISCIPLINE_CATEGORY:
-        return "discipline_inspection"
-    for reason, pattern in TEXT_PATTERNS:
-        if pattern.search(content):
-            return reason
-    return None
+    return Screening().screen(flags, category, content)

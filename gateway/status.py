@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from contracts.status import DeliveryStatus, PacketStatus, RecordCounts, ReportStatus, WorkOrderStatus
-from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder
+from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder
 from gateway.errors import NotFound
 from gateway.routing import RoutingConfig
 
@@ -92,15 +92,16 @@ def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) 
                 [clue.id for _, clue in rows if clue is not None]
             )).order_by(Packet.id)
         ))
+    issue_id = session.scalar(select(Issue.issue_id).where(Issue.id == order.issue_pk)) if order.issue_pk else None
     return WorkOrderStatus(
         ticket_no=order.ticket_no,
         category=list(order.category or []),
-        category_inferred=False,
-        category_confidence=None,
+        category_inferred=order.category_inferred,
+        category_confidence=order.category_confidence,
         excluded=order.excluded_reason,
-        issue_id=None,
+        issue_id=issue_id,
         clue_id=latest_clue.clue_id if latest_clue else None,
-        committee=_committee_name(routing, latest_clue.committee_id) if latest_clue else None,
+        committee=_committee_name(routing, order.committee_id) if order.committee_id else None,
         workstations=list(latest_clue.workstations) if latest_clue else [],
         packets=packets,
         reports=[report_id for report_id, _ in rows],

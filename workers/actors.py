@@ -37,15 +37,17 @@ def _current() -> "Gateway":
 
 def normalize_report(outbox_id: int, report_pk: int) -> None:
     gw = _current()
-    handle_normalize_report(
-        report_pk, gw.uow(), citizen_secret=gw.citizen_secret, keep_raw=gw.settings.keep_raw_payload, outbox_id=outbox_id
+    summary = handle_normalize_report(
+        report_pk, gw.uow(), normalizer=gw.normalizer, keep_raw=gw.settings.keep_raw_payload, outbox_id=outbox_id
     )
     gw.metrics.stage_done("normalize")
+    gw.metrics.normalized(summary)
 
 
 def route_report(outbox_id: int, report_pk: int) -> None:
     gw = _current()
-    handle_route_report(report_pk, gw.uow(), routing=gw.routing, mail_domain=gw.settings.mail_domain, outbox_id=outbox_id)
+    handle_route_report(report_pk, gw.uow(), routing=gw.routing, mail_domain=gw.settings.mail_domain,
+                        min_confidence=gw.settings.category_min_confidence, outbox_id=outbox_id)
     gw.metrics.stage_done("route")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -55,6 +55,8 @@ class Report(Base):
     rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="received")
     source: Mapped[str] = mapped_column(String(16), default="push", doc="push, upload, pull, drop or import.")
+    categories_unmapped: Mapped[int] = mapped_column(Integer, default=0, doc="Records whose category had levels outside the taxonomy.")
+    categories_inferred: Mapped[int] = mapped_column(Integer, default=0, doc="Records whose category the classifier inferred.")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     normalized_at: Mapped[datetime | None]
     routed_at: Mapped[datetime | None]
@@ -71,6 +73,8 @@ class WorkOrder(Base):
     received_at: Mapped[datetime]
     channel: Mapped[str | None] = mapped_column(String(32))
     category: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    category_inferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    category_confidence: Mapped[float | None] = mapped_column(Float)
     district: Mapped[str | None] = mapped_column(String(200))
     street: Mapped[str | None] = mapped_column(String(200))
     community: Mapped[str | None] = mapped_column(String(200))
@@ -83,6 +87,8 @@ class WorkOrder(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(32))
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     excluded_reason: Mapped[str | None] = mapped_column(String(64))
+    committee_id: Mapped[str | None] = mapped_column(String(64), doc="Where routing sent it, whether or not its issue became a clue.")
+    issue_pk: Mapped[int | None] = mapped_column(ForeignKey("issues.id"), index=True)
     status_issued_at: Mapped[datetime | None] = mapped_column(doc="Issue time of the report the current status came from.")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -123,6 +129,7 @@ class Clue(Base):
     category: Mapped[list[Any]] = mapped_column(JSON)
     work_order_count: Mapped[int] = mapped_column(Integer)
     citizen_count: Mapped[int] = mapped_column(Integer)
+    issue_count: Mapped[int] = mapped_column(Integer, default=0, doc="Distinct issues (near-duplicates counted once).")
     places: Mapped[list[Any]] = mapped_column(JSON)
     period_label: Mapped[str] = mapped_column(String(100))
     trend: Mapped[str] = mapped_column(String(100))
@@ -257,3 +264,28 @@ class ImportedFile(Base):
     source: Mapped[str] = mapped_column(String(16))
     report_id: Mapped[str | None] = mapped_column(String(128))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Issue(Base):
+    """Near-identical work orders about one problem (many citizens, one matter): found by MinHash over the text."""
+
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[str] = mapped_column(String(40), unique=True)
+    category: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    street: Mapped[str | None] = mapped_column(String(200))
+    community: Mapped[str | None] = mapped_column(String(200))
+    signature: Mapped[list[Any]] = mapped_column(JSON, doc="MinHash of the first work order: what later ones are compared with.")
+    work_order_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class IssueBand(Base):
+    """The persistent LSH index: one row per band of an issue's signature."""
+
+    __tablename__ = "issue_bands"
+
+    band: Mapped[str] = mapped_column(String(40), primary_key=True)
+    issue_pk: Mapped[int] = mapped_column(ForeignKey("issues.id"), primary_key=True)

@@ -145,7 +145,8 @@ def test_work_order_view_is_masked_and_names_committee_and_reports(served: tuple
     body = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/api/v1/work-orders/2611160000001").body
     assert body["committee"] == "城建环保委员会"
     assert body["reports"] == ["TZ-2026-W47"]
-    assert body["category"] == ["城乡建设", "市政设施", "道路积水"]
+    assert body["category"] == ["城乡建设", "城市建设和市政管理", "道路积水"]  # 市政设施 mapped onto the taxonomy
+    assert body["issue_id"] is not None and body["category_inferred"] is False
     assert body["packets"] == ["P000001-urban", "P000001-proposals"]
     assert "13812345678" not in json.dumps(body, ensure_ascii=False) and "王建国" not in json.dumps(body, ensure_ascii=False)
     excluded = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/api/v1/work-orders/2611160100002").body

@@ -1,0 +1,60 @@
+from contracts import WorkOrderRecord
+from gateway.classifier import CategoryClassifier
+from gateway.gazetteer import Gazetteer
+from gateway.neardup import MinHasher
+from gateway.normalize import Normalizer
+from gateway.taxonomy import Taxonomy
+
+TAXONOMY = Taxonomy.load()
+NORMALIZER = Normalizer(taxonomy=TAXONOMY, gazetteer=Gazetteer.load(), classifier=CategoryClassifier.load(), citizen_secret=b"k")
+
+
+def record(**fields: object) -> WorkOrderRecord:
+    return WorkOrderRecord.model_validate({"ticket_no": "T1", "received_at": "2026-11-16T09:00:00", "content": "路灯不亮", **fields})
+
+
+def test_taxonomy_mapping_with_synonyms_second_levels_and_meaningless_words() -> None:
+    assert TAXONOMY.map(["城乡建设", "市政设施", "道路积水"]).path == ["城乡建设", "城市建设和市政管理", "道路积水"]
+    assert TAXONOMY.map(["城乡建设", "市政设施", "道路积水"]).unmapped == ["道路积水"]
+    assert TAXONOMY.map(["城市建设和市政管理"]).path == ["城乡建设", "城市建设和市政管理"]
+    assert TAXONOMY.map(["其他"]).empty
+    assert TAXONOMY.map(["火星事务"]).unmapped == ["火星事务"]
+
+
+def test_traditional_chinese_is_simplified_and_full_width_folded() -> None:
+    n = NORMALIZER.record(record(content="學校門口擁堵，ＡＢＣ１２３號樓", category=["教育文體"]))
+    assert n.content_masked == "学校门口拥堵，ABC123号楼"
+    assert n.category == ["教育文体"]
+
+
+def test_status_and_satisfaction_onto_fixed_words() -> None:
+    n = NORMALIZER.record(record(status="已办结", satisfaction="基本满意"))
+    assert (n.status, n.satisfaction) == ("closed", "basically_satisfied")
+    assert NORMALIZER.record(record(status="挂起")).status == "other"
+
+
+def test_place_from_the_address_when_the_fields_are_missing() -> None:
+    n = NORMALIZER.record(record(address="云景里小区12号楼东侧", content="门口积水"))
+    assert (n.district, n.street, n.community) == ("通州区", "梨园镇", "云景里社区")
+    given = NORMALIZER.record(record(district="某区", street="某街道", content="永顺镇"))
+    assert (given.district, given.street) == ("某区", "某街道")  # what was sent is kept
+
+
+def test_missing_category_is_inferred_with_a_confidence() -> None:
+    n = NORMALIZER.record(record(content="孩子所在小学的老师违规补课收费，学校教育局不管", channel="web"))
+    assert n.category_inferred and n.category == ["教育文体"]
+    assert n.category_confidence is not None and 0 < n.category_confidence <= 1
+    sent = NORMALIZER.record(record(category=["卫生计生"]))
+    assert not sent.category_inferred and sent.category_confidence is None
+
+
+def test_near_identical_texts_share_most_of_their_minhash() -> None:
+    hasher = MinHasher()
+    a = hasher.signature("云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。")
+    b = hasher.signature("再次反映：云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。电话138****5678")
+    c = hasher.signature("永顺南里小区供暖温度不达标，家里只有十五度左右，好多邻居都反映了。")
+    assert a is not None and b is not None and c is not None
+    assert hasher.similarity(a, b) >= 0.6 > hasher.similarity(a, c)
+    assert set(hasher.band_keys(a)) & set(hasher.band_keys(b))
+    # signatures do not depend on the process (crc32, a fixed seed): the index can persist
+    assert MinHasher().signature("云景里小区门口道路积水严重").tolist() == hasher.signature("云景里小区门口道路积水严重").tolist()  # type: ignore[union-attr]
