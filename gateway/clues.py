@@ -27,6 +27,7 @@ class RoutedOrder:
     content_masked: str
     caller_key: str | None
     issue_pk: int | None = None
+    committee_id: str | None = None  # None: no rule matched, triage
 
 
 @dataclass
@@ -49,14 +50,36 @@ class ClueDraft:
         keyed = {o.issue_pk for o in self.orders if o.issue_pk is not None}
         return len(keyed) + sum(1 for o in self.orders if o.issue_pk is None)
 
-    def clue_type(self, routing: RoutingConfig, *, urgent: bool) -> str:
+    def streets(self) -> int:
+        return len({o.street for o in self.orders if o.street})
+
+    def concentration(self) -> float:
+        """Share of the work orders in the street or town that has the most."""
+        counts = Counter(o.street for o in self.orders if o.street)
+        return counts.most_common(1)[0][1] / self.count if counts else 0.0
+
+    def score(self) -> float:
+        """How concentrated and strongly felt: more work orders, more of them in one place, more repeats of one matter."""
+        repeats = 1 - self.issues() / self.count if self.count else 0.0
+        return round(self.count * (0.5 + self.concentration()) * (1 + repeats), 1)
+
+    def classify(self, routing: RoutingConfig, *, urgent: bool, previous: int | None) -> tuple[str, str] | None:
+        """(clue type, why, in the office's words), or None when the topic is below the thresholds."""
+        t = routing.clue_types
         if urgent:
-            return "public_opinion"
-        if self.count >= routing.clue_types.consultation_topic_min:
-            return "consultation_topic"
-        if self.count >= routing.clue_types.proposal_min:
-            return "proposal"
-        return "public_opinion"
+            return "public_opinion", "突发性重点问题，及时报送"
+        if self.count < t.min_work_orders:
+            return None
+        top = self.places()[0]
+        if self.count >= t.consultation_topic_min and self.concentration() >= t.concentration:
+            return "consultation_topic", f"诉求集中：{top['street']}{top['count']}件，占{self.concentration():.0%}，属群众反映强烈的局部公共问题"
+        if self.streets() >= t.systemic_min_streets and self.count >= t.proposal_min:
+            return "proposal", f"分布在{self.streets()}个街镇，共{self.count}件，属面上共性问题，宜从政策层面研究"
+        if previous is None:
+            return "public_opinion", "本期新出现的问题，需关注苗头"
+        if self.count >= previous * t.rising_ratio:
+            return "public_opinion", f"较上期明显上升（{previous}件→{self.count}件），呈蔓延趋势"
+        return "public_opinion", "持续反映的问题"
 
     def places(self) -> list[dict[str, object]]:
         counts = Counter(o.street or "地点不详" for o in self.orders)
@@ -90,17 +113,15 @@ class ClueDraft:
         return seen
 
     def workstations(self, routing: RoutingConfig) -> list[str]:
-        stations = routing.committee(self.committee_id).workstations
         streets = {o.street for o in self.orders if o.street}
-        near = [w for w in stations if any(s in w for s in streets)]
-        return near or list(stations)
+        return routing.committee(self.committee_id).stations_for(streets, self.category[0] if self.category else None)
 
 
 def group_into_clues(orders: Sequence[RoutedOrder], routing: RoutingConfig) -> list[ClueDraft]:
-    """Route each order (first matching rule) and group them; unroutable ones go to triage."""
+    """Group routed orders into topics (committee, first two category levels); unroutable ones go to triage."""
     drafts: dict[tuple[str, tuple[str, ...]], ClueDraft] = {}
     for order in orders:
-        committee = routing.route(order.category) if order.category else None
+        committee = order.committee_id
         triage = committee is None
         key_category = order.category[:2] if not triage else order.category[:1]
         key = (committee or routing.triage, key_category)

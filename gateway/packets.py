@@ -37,6 +37,9 @@ class ClueView:
     triage: bool
     work_orders: int
     citizens: int
+    issues: int
+    reason: str
+    score: float
     places: str
     period: str
     trend: str
@@ -82,7 +85,8 @@ def packet_view(session: Session, packet: Packet, routing: RoutingConfig) -> Pac
         ClueView(
             clue_id=clue.clue_id, type_name=type_name(clue.clue_type), title=clue.title,
             committee=routing.committee(clue.committee_id).short, copy=copy, triage=clue.triage,
-            work_orders=clue.work_order_count, citizens=clue.citizen_count, places=_places_text(clue.places),
+            work_orders=clue.work_order_count, citizens=clue.citizen_count, issues=clue.issue_count, reason=clue.reason,
+            score=clue.score, places=_places_text(clue.places),
             period=clue.period_label, trend=clue.trend, samples=list(clue.samples), ticket_nos=list(clue.ticket_nos),
             workstations=list(clue.workstations),
         )
@@ -106,8 +110,9 @@ def _environment() -> Environment:
 
 
 XLSX_COLUMNS = [
-    ("线索编号", 16), ("线索类型", 18), ("标题", 40), ("承办委室", 12), ("工作站（活动组）", 28),
-    ("工单数", 8), ("涉及群众", 9), ("涉及地点", 30), ("时段", 16), ("趋势", 22), ("诉求摘录（已脱敏）", 60), ("工单编号", 40),
+    ("线索编号", 16), ("线索类型", 18), ("标题", 40), ("类型依据", 36), ("承办委室", 12), ("工作站（活动组）", 28),
+    ("工单数", 8), ("问题数", 8), ("涉及群众", 9), ("关注度评分", 10), ("涉及地点", 30), ("时段", 16), ("趋势", 22),
+    ("诉求摘录（已脱敏）", 60), ("工单编号", 40),
 ]
 
 
@@ -129,8 +134,8 @@ def packet_xlsx(view: PacketView) -> bytes:
         ws.column_dimensions[cell.column_letter].width = width
     for clue in view.clues:
         ws.append([_cell(v) for v in [
-            clue.clue_id, clue.type_name + ("（抄送）" if clue.copy else ""), clue.title, clue.committee,
-            "、".join(clue.workstations), clue.work_orders, clue.citizens, clue.places, clue.period, clue.trend,
+            clue.clue_id, clue.type_name + ("（抄送）" if clue.copy else ""), clue.title, clue.reason, clue.committee,
+            "、".join(clue.workstations), clue.work_orders, clue.issues, clue.citizens, clue.score, clue.places, clue.period, clue.trend,
             "\n".join(f"{i}. {s}" for i, s in enumerate(clue.samples, 1)), "、".join(clue.ticket_nos),
         ]])
     for row in ws.iter_rows(min_row=2):

@@ -65,28 +65,38 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
         orders = {a.work_order_pk: a for a in appearances}
         work_orders = sorted(uow.session.scalars(select(WorkOrder).where(WorkOrder.id.in_(orders))).all(), key=lambda w: orders[w.id].record_index) if orders else []
         # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
+        routed = []
         for wo in work_orders:
             category = routable_category(wo, min_confidence)
-            wo.committee_id = (routing.route(category) if category else None) or routing.triage
+            committee = routing.route(category, wo.content_masked, wo.street) if category or routing.rules else None
+            wo.committee_id = committee or routing.triage
+            routed.append((wo, category, committee))
         assign_issues(uow.session, work_orders, HASHER)
-        routed = [
+        topics = group_into_clues([
             RoutedOrder(
-                work_order_pk=wo.id, ticket_no=wo.ticket_no, category=routable_category(wo, min_confidence),
-                street=wo.street, community=wo.community, content_masked=wo.content_masked, caller_key=wo.caller_key,
-                issue_pk=wo.issue_pk,
+                work_order_pk=wo.id, ticket_no=wo.ticket_no, category=category, street=wo.street, community=wo.community,
+                content_masked=wo.content_masked, caller_key=wo.caller_key, issue_pk=wo.issue_pk, committee_id=committee,
             )
-            for wo in work_orders
-        ]
-        routed.sort(key=lambda o: orders[o.work_order_pk].record_index)
+            for wo, category, committee in routed
+        ], routing)
         urgent = report.kind == "urgent"
         label = period_label(report.kind, report.period_start, report.issued_at)
         by_committee: dict[str, list[tuple[Clue, bool]]] = {}
-        for seq, draft in enumerate(group_into_clues(routed, routing), start=1):
+        seq = 0
+        for draft in topics:
+            previous = _previous_count(uow, report, draft.committee_id, list(draft.category))
+            kind = draft.classify(routing, urgent=urgent, previous=previous)
+            if kind is None and not draft.triage:
+                continue  # below the thresholds: routed, not a clue
+            clue_type, reason = kind or ("public_opinion", "无法按规则分办，请办公室研究确定承办委室")
+            seq += 1
             clue = Clue(
                 clue_id=f"C{report.id:06d}-{seq:03d}",
                 report_pk=report.id,
                 committee_id=draft.committee_id,
-                clue_type=draft.clue_type(routing, urgent=urgent),
+                clue_type=clue_type,
+                reason=reason,
+                score=draft.score(),
                 triage=draft.triage,
                 title=draft.title(),
                 category=list(draft.category),
@@ -95,7 +105,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 issue_count=draft.issues(),
                 places=draft.places(),
                 period_label=label,
-                trend=trend(draft.count, _previous_count(uow, report, draft.committee_id, list(draft.category))),
+                trend=trend(draft.count, previous),
                 samples=draft.samples(),
                 ticket_nos=[o.ticket_no for o in draft.orders],
                 workstations=draft.workstations(routing),

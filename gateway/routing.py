@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.errors import ConfigError
 from gateway.yamlconfig import line_of, load_yaml, validate_at
@@ -36,6 +36,16 @@ CLUE_TYPES = {
 }
 
 
+class Workstation(BaseModel):
+    """A member workstation or activity group (委员工作站（室）/地区活动组/界别活动组) and what it covers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1)]
+    streets: list[str] = Field(default_factory=list, description="Places it covers (a regional station or group).")
+    sectors: list[str] = Field(default_factory=list, description="First-level categories it covers (a sector group).")
+
+
 class Committee(BaseModel):
     """A committee of the CPPCC (委室/专委会) and where its clue packets go."""
 
@@ -45,26 +55,58 @@ class Committee(BaseModel):
     name: Annotated[str, Field(min_length=1)]
     short: Annotated[str, Field(min_length=1)]
     emails: Annotated[list[EmailAddress], Field(min_length=1)]
-    workstations: list[str] = Field(default_factory=list)
+    workstations: list[str | Workstation] = Field(default_factory=list)
+
+    def stations_for(self, streets: set[str], sector: str | None) -> list[str]:
+        """By place first, then by sector; a plain name covers the streets it names; otherwise all of them."""
+        chosen = []
+        for station in self.workstations:
+            if isinstance(station, str):
+                if any(s in station for s in streets):
+                    chosen.append(station)
+            elif streets & set(station.streets) or (sector and sector in station.sectors):
+                chosen.append(station.name)
+        return chosen or [s if isinstance(s, str) else s.name for s in self.workstations]
 
 
 class Rule(BaseModel):
+    """Category prefixes, keywords in the text, places: all that are given must match. First matching rule wins."""
+
     model_config = ConfigDict(extra="forbid")
 
     committee: str
-    categories: Annotated[list[str], Field(min_length=1)]
+    categories: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    streets: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "Rule":
+        if not (self.categories or self.keywords or self.streets):
+            raise ValueError("a rule needs categories, keywords or streets")
+        return self
 
     def prefixes(self) -> list[tuple[str, ...]]:
         return [tuple(p.strip() for p in re.split(r"[/>]", c) if p.strip()) for c in self.categories]
 
+    def matches(self, category: tuple[str, ...], text: str, street: str | None) -> bool:
+        if self.categories and not any(prefix and category[: len(prefix)] == prefix for prefix in self.prefixes()):
+            return False
+        if self.keywords and not any(word in text for word in self.keywords):
+            return False
+        return not self.streets or street in self.streets
+
 
 class ClueTypeThresholds(BaseModel):
-    """How a group of work orders becomes a clue type (documented in docs/decisions.md)."""
+    """How a topic becomes a clue, and of which type (docs/decisions.md, "Clues and packets")."""
 
     model_config = ConfigDict(extra="forbid")
 
-    consultation_topic_min: int = Field(10, ge=1)
-    proposal_min: int = Field(3, ge=1)
+    min_work_orders: int = Field(2, ge=1, description="A smaller topic is no clue (its work orders are still routed); urgent reports excepted.")
+    consultation_topic_min: int = Field(10, ge=1, description="协商议事备选议题: at least this many work orders …")
+    concentration: float = Field(0.5, gt=0, le=1, description="… with at least this share in one street or town.")
+    proposal_min: int = Field(5, ge=1, description="提案线索: at least this many work orders …")
+    systemic_min_streets: int = Field(3, ge=2, description="… spread over at least this many streets or towns.")
+    rising_ratio: float = Field(1.5, ge=1, description="社情民意信息线索: new, or this many times the previous period's count.")
 
 
 class RoutingConfig(BaseModel):
@@ -86,13 +128,12 @@ class RoutingConfig(BaseModel):
     def allowed_recipients(self) -> set[str]:
         return {addr for c in self.committees for addr in c.emails} | set(self.office_emails)
 
-    def route(self, category: Sequence[str]) -> str | None:
-        """The committee id for a category path, or None when no rule matches."""
+    def route(self, category: Sequence[str], text: str = "", street: str | None = None) -> str | None:
+        """The committee id for a work order, or None when no rule matches (then: triage)."""
         path = tuple(category)
         for rule in self.rules:
-            for prefix in rule.prefixes():
-                if prefix and path[: len(prefix)] == prefix:
-                    return rule.committee
+            if rule.matches(path, text, street):
+                return rule.committee
         return None
 
 

@@ -124,6 +124,8 @@ class Clue(Base):
     report_pk: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     committee_id: Mapped[str] = mapped_column(String(64))
     clue_type: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(300), default="", doc="Why this type, in the office's words.")
+    score: Mapped[float] = mapped_column(Float, default=0.0, doc="How concentrated and strongly felt (docs/decisions.md).")
     triage: Mapped[bool] = mapped_column(Boolean, default=False)
     title: Mapped[str] = mapped_column(String(300))
     category: Mapped[list[Any]] = mapped_column(JSON)

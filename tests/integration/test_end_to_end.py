@@ -72,7 +72,9 @@ def test_report_in_packet_email_out(mode: str, tmp_path: Path, smtp: SmtpServer)
     assert rcpts == ["chengjian@zhengxie.example"]
     assert urban["Message-ID"] == "<P000001-urban.r1@gateway.local>"
     text = _all_text(urban)
-    assert "城建环保委员会" in text and "提案线索" in text
+    assert "城建环保委员会" in text and "社情民意信息线索" in text and "本期新出现" in text
+    _, education = by_subject["【线索包】2026年第47周 · 教科卫体委 · 1条线索"]
+    assert "提案线索" in _all_text(education) and "分布在3个街镇" in _all_text(education)
     assert "138****5678" in text and "王某某" in text
     for _, message in messages:
         everything = _all_text(message)

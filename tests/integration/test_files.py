@@ -102,7 +102,7 @@ def test_gateway_import_processes_the_file_and_mails_the_packets(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert "report TZ-2026-W47: 4 work order(s) stored" in result.stderr
     outbox = tmp_path / "gateway-data" / "outbox"
-    assert sorted(p.name for p in outbox.iterdir()) == ["P000001-proposals-r1.eml", "P000001-urban-r1.eml"]
+    assert sorted(p.name for p in outbox.iterdir()) == ["P000001-urban-r1.eml"]
     again = subprocess.run([sys.executable, "-m", "gateway.cli", "import", str(source)], cwd=tmp_path, env=gateway_env(),
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "was imported before" in again.stderr

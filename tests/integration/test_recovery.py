@@ -26,7 +26,7 @@ def test_accepted_report_whose_messages_never_reached_a_queue_is_finished_after_
 
     with running_gateway(tmp_path, smtp_url=smtp.url) as (_, server):
         status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
-    assert status["records"]["routed"] == 5
+    assert status["records"]["routed"] == 9
     assert len(smtp.inbox.wait_for(3)) == 3
 
 

@@ -32,7 +32,7 @@ def test_unknown_committee_in_a_rule_is_refused_with_its_line(tmp_path: Path) ->
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_routing(path)
-    assert f"{path}:{_line_of(text, 'committee: economics')}: rules.1.committee: unknown committee 'economics'" in caught.value.detail
+    assert f"{path}:{_line_of(text, 'committee: economics')}: rules.2.committee: unknown committee 'economics'" in caught.value.detail
 
 
 def test_bad_email_address_is_refused_with_its_line(tmp_path: Path) -> None:
