@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Issue, IssueBand, WorkOrder
@@ -60,61 +60,104 @@ class MinHasher:
 
 
 @dataclass
-class _Known:
-    issue: Issue
+class OrderText:
+    """What issue assignment needs of a work order."""
+
+    id: int
+    content: str
+    street: str | None
+    community: str | None
+    category: list[str]
+    received_at: datetime
+    issue_pk: int | None
+
+
+@dataclass
+class _Candidate:
+    key: int  # an existing issue's id, or -(position+1) of a new one
+    street: str | None
+    first_seen: datetime
+    last_seen: datetime
     signature: np.ndarray
+    count: int = 0
 
 
-def assign_issues(session: Session, orders: Iterable[WorkOrder], hasher: MinHasher, *, threshold: float = 0.6, max_days: int = 30) -> int:
-    """Put each work order (without an issue yet) into the issue it near-duplicates, or a new one. Returns new issues."""
-    pending = [(o, sig) for o in orders if o.issue_pk is None and (sig := hasher.signature(o.content_masked)) is not None]
+def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHasher, *, threshold: float = 0.6, max_days: int = 30) -> dict[int, int]:
+    """Put each work order without an issue into the issue it near-duplicates, or a new one. Returns {work order id: issue id}."""
+    pending = [(o, sig) for o in orders if o.issue_pk is None and (sig := hasher.signature(o.content)) is not None]
     if not pending:
-        return 0
+        return {}
     keys = {o.id: hasher.band_keys(sig) for o, sig in pending}
-    wanted = {k for ks in keys.values() for k in ks}
-    band_to_issues: dict[str, set[int]] = {}
-    for band, issue_pk in session.execute(select(IssueBand.band, IssueBand.issue_pk).where(IssueBand.band.in_(wanted))):
-        band_to_issues.setdefault(band, set()).add(issue_pk)
-    candidates = {pk for pks in band_to_issues.values() for pk in pks}
-    known: dict[int, _Known] = {
-        issue.id: _Known(issue, np.asarray(issue.signature, dtype=np.uint64))
-        for issue in (session.scalars(select(Issue).where(Issue.id.in_(candidates))) if candidates else [])
-    }
-    created = 0
+    wanted = list({k for ks in keys.values() for k in ks})
+    band_to: dict[str, set[int]] = {}
+    connection = session.connection()
+    for i in range(0, len(wanted), 2000):
+        for band, issue_pk in connection.execute(select(IssueBand.band, IssueBand.issue_pk).where(IssueBand.band.in_(wanted[i:i + 2000]))):
+            band_to.setdefault(band, set()).add(issue_pk)
+    existing = list({pk for pks in band_to.values() for pk in pks})
+    candidates: dict[int, _Candidate] = {}
+    for i in range(0, len(existing), 2000):
+        rows = connection.execute(select(Issue.id, Issue.street, Issue.first_seen_at, Issue.last_seen_at, Issue.signature).where(Issue.id.in_(existing[i:i + 2000])))
+        for pk, street, first, last, signature in rows:
+            candidates[pk] = _Candidate(pk, street, first, last, np.asarray(signature, dtype=np.uint64))
+    new_issues: list[tuple[OrderText, np.ndarray]] = []
+    assigned: dict[int, int] = {}  # order id -> candidate key
     window = timedelta(days=max_days)
+    perms = hasher.num_perm
     for order, sig in pending:
-        best: tuple[float, _Known] | None = None
+        best_key, best_score = None, threshold
         for band in keys[order.id]:
-            for pk in band_to_issues.get(band, ()):
-                k = known[pk]
-                if order.street and k.issue.street and order.street != k.issue.street:
+            for key in band_to.get(band, ()):
+                c = candidates[key]
+                if order.street and c.street and order.street != c.street:
                     continue
-                if abs(order.received_at - k.issue.last_seen_at) > window and abs(order.received_at - k.issue.first_seen_at) > window:
+                if order.received_at - c.last_seen > window or c.first_seen - order.received_at > window:
                     continue
-                score = hasher.similarity(sig, k.signature)
-                if score >= threshold and (best is None or score > best[0]):
-                    best = (score, k)
-        if best is not None:
-            issue = best[1].issue
-            issue.work_order_count += 1
-            issue.last_seen_at = max(issue.last_seen_at, order.received_at)
-            issue.first_seen_at = min(issue.first_seen_at, order.received_at)
-        else:
-            issue = Issue(
-                issue_id="", category=list(order.category or [])[:2], street=order.street, community=order.community,
-                signature=[int(v) for v in sig], work_order_count=1, first_seen_at=order.received_at, last_seen_at=order.received_at,
-            )
-            session.add(issue)
-            session.flush()
-            issue.issue_id = f"I{issue.id:07d}"
-            created += 1
-            known[issue.id] = _Known(issue, sig)
+                score = np.count_nonzero(sig == c.signature) / perms
+                if score >= best_score:
+                    best_key, best_score = key, score
+        if best_key is None:
+            best_key = -(len(new_issues) + 1)
+            new_issues.append((order, sig))
+            candidates[best_key] = _Candidate(best_key, order.street, order.received_at, order.received_at, sig)
             for band in keys[order.id]:
-                session.add(IssueBand(band=band, issue_pk=issue.id))
-                band_to_issues.setdefault(band, set()).add(issue.id)
-        order.issue_pk = issue.id
-    session.flush()
-    return created
+                band_to.setdefault(band, set()).add(best_key)
+        c = candidates[best_key]
+        c.count += 1
+        c.first_seen, c.last_seen = min(c.first_seen, order.received_at), max(c.last_seen, order.received_at)
+        assigned[order.id] = best_key
+
+    real: dict[int, int] = {key: key for key in candidates if key > 0}
+    if new_issues:
+        ids = connection.execute(
+            insert(Issue.__table__).returning(Issue.__table__.c.id, sort_by_parameter_order=True),
+            [{"issue_id": f"new-{o.id}", "category": list(o.category or [])[:2], "street": o.street, "community": o.community,
+              "signature": [int(v) for v in sig], "work_order_count": 0, "first_seen_at": o.received_at, "last_seen_at": o.received_at}
+             for o, sig in new_issues],
+        ).scalars().all()
+        for position, pk in enumerate(ids):
+            real[-(position + 1)] = pk
+        connection.execute(
+            update(Issue.__table__).where(Issue.__table__.c.id == bindparam("_id")),
+            [{"_id": pk, "issue_id": f"I{pk:07d}"} for pk in ids],
+        )
+        connection.execute(insert(IssueBand.__table__), [
+            {"band": band, "issue_pk": real[-(position + 1)]} for position, (o, _) in enumerate(new_issues) for band in set(keys[o.id])
+        ])
+    touched = [c for c in candidates.values() if c.count]
+    connection.execute(
+        update(Issue.__table__).where(Issue.__table__.c.id == bindparam("_id")).values(
+            work_order_count=Issue.__table__.c.work_order_count + bindparam("_add"),
+            first_seen_at=bindparam("_first"), last_seen_at=bindparam("_last"),
+        ),
+        [{"_id": real[c.key], "_add": c.count, "_first": c.first_seen, "_last": c.last_seen} for c in touched],
+    )
+    result = {order_id: real[key] for order_id, key in assigned.items()}
+    connection.execute(
+        update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == bindparam("_id")).values(issue_pk=bindparam("_issue")),
+        [{"_id": order_id, "_issue": pk} for order_id, pk in result.items()],
+    )
+    return result
 
 
 def same_issue_pairs(texts: list[str], hasher: MinHasher, threshold: float = 0.6) -> set[tuple[int, int]]:

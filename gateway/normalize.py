@@ -6,7 +6,9 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from sqlalchemy import select
+from typing import Any
+from pydantic import TypeAdapter
+from sqlalchemy import bindparam, insert, select, update
 
 from contracts import WorkOrderRecord
 from gateway.db.models import Report, ReportWorkOrder, WorkOrder, utcnow
@@ -18,6 +20,7 @@ from gateway.taxonomy import Taxonomy
 from gateway.uow import UnitOfWork
 
 ROUTE = "route_report"
+_RECORDS = TypeAdapter(list[WorkOrderRecord])
 
 
 # Chinese punctuation is full-width by nature; NFKC would turn "，" into "," and
@@ -160,15 +163,19 @@ class Normalizer:
         return n.category
 
 
-def _apply(order: WorkOrder, n: NormalizedWorkOrder, issued_at: datetime) -> None:
-    for field in ("received_at", "channel", "category", "category_inferred", "category_confidence", "district", "street",
-                  "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason"):
-        setattr(order, field, getattr(n, field))
-    if n.caller_key:
-        order.caller_key = n.caller_key
-    # The latest status wins by the issue time of the report that carried it.
-    if order.status_issued_at is None or issued_at >= order.status_issued_at:
-        order.status, order.satisfaction, order.status_issued_at = n.status, n.satisfaction, issued_at
+_FIELDS = ("received_at", "channel", "category", "category_inferred", "category_confidence", "district", "street",
+           "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason")
+_CHUNK = 2000  # tickets per IN (…) look-up: under every database's parameter limit
+
+
+def _row(n: NormalizedWorkOrder, issued_at: datetime, *, keep_status: bool, caller_key: str | None) -> dict[str, Any]:
+    row = {field: getattr(n, field) for field in _FIELDS}
+    row["caller_key"] = n.caller_key or caller_key
+    row["updated_at"] = utcnow()
+    if not keep_status:
+        # The latest status wins by the issue time of the report that carried it.
+        row.update(status=n.status, satisfaction=n.satisfaction, status_issued_at=issued_at)
+    return row
 
 
 @dataclass
@@ -190,39 +197,54 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
             uow.commit()
             return summary
         issued_at = report.issued_at or report.received_at
-        records = [WorkOrderRecord.model_validate(r) for r in report.payload or []]
-        tickets = {r.ticket_no for r in records}
-        known = {
-            wo.ticket_no: wo
-            for wo in uow.session.scalars(select(WorkOrder).where(WorkOrder.ticket_no.in_(tickets)))
-        } if tickets else {}
-        seen_here: set[str] = set()
+        records = _RECORDS.validate_python(report.payload or [])
+        # The same ticket twice in one report counts once; its last text wins.
+        latest: dict[str, NormalizedWorkOrder] = {}
+        first_index: dict[str, int] = {}
         unmapped = inferred = 0
         for index, record in enumerate(records):
             n = normalizer.record(record)
             unmapped += bool(n.category_unmapped)
             inferred += n.category_inferred
-            order = known.get(n.ticket_no)
-            seen_before = order is not None and n.ticket_no not in seen_here
-            if order is None:
-                order = WorkOrder(ticket_no=n.ticket_no, first_seen_at=utcnow())
-                _apply(order, n, issued_at)
-                uow.session.add(order)
-                uow.session.flush()
-                known[n.ticket_no] = order
-            else:
-                _apply(order, n, issued_at)
-            if n.ticket_no in seen_here:
-                continue  # the same ticket twice in one report counts once
-            seen_here.add(n.ticket_no)
+            latest[n.ticket_no] = n
+            first_index.setdefault(n.ticket_no, index)
+        table = WorkOrder.__table__
+        connection = uow.session.connection()
+        tickets = list(latest)
+        known: dict[str, tuple[int, datetime | None, str | None]] = {}
+        for i in range(0, len(tickets), _CHUNK):
+            rows = connection.execute(
+                select(table.c.ticket_no, table.c.id, table.c.status_issued_at, table.c.caller_key).where(table.c.ticket_no.in_(tickets[i:i + _CHUNK]))
+            )
+            known.update({t: (pk, at, key) for t, pk, at, key in rows})
+        new = [t for t in tickets if t not in known]
+        if new:
+            now = utcnow()
+            ids = connection.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [{**_row(latest[t], issued_at, keep_status=False, caller_key=None), "ticket_no": t, "first_seen_at": now} for t in new],
+            ).scalars().all()
+            ids_by_ticket = dict(zip(new, ids))
+        else:
+            ids_by_ticket = {}
+        if known:
+            connection.execute(
+                update(table).where(table.c.id == bindparam("_id")),
+                [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key), "_id": pk}
+                 for t, (pk, at, key) in known.items()],
+            )
+            ids_by_ticket.update({t: pk for t, (pk, _, _) in known.items()})
+        appearances = []
+        for t in tickets:
+            n = latest[t]
             summary.records += 1
-            summary.duplicates += seen_before
+            summary.duplicates += t in known
             if n.excluded_reason:
                 summary.excluded[n.excluded_reason] = summary.excluded.get(n.excluded_reason, 0) + 1
-            uow.session.add(ReportWorkOrder(
-                report_pk=report.id, work_order_pk=order.id, record_index=index,
-                seen_before=seen_before, excluded_reason=n.excluded_reason,
-            ))
+            appearances.append({"report_pk": report.id, "work_order_pk": ids_by_ticket[t], "record_index": first_index[t],
+                                "seen_before": t in known, "excluded_reason": n.excluded_reason, "clue_pk": None})
+        if appearances:
+            connection.execute(insert(ReportWorkOrder.__table__), appearances)
         report.state = "normalized"
         report.categories_unmapped, report.categories_inferred = unmapped, inferred
         summary.unmapped, summary.inferred = unmapped, inferred

@@ -1,10 +1,10 @@
 """Routing stage: clues from a normalized report, and one packet per committee."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from gateway.clues import RoutedOrder, group_into_clues, trend
-from gateway.neardup import MinHasher, assign_issues
+from gateway.neardup import MinHasher, OrderText, assign_issues
 from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
 from gateway.periods import period_label
 from gateway.routing import RoutingConfig
@@ -41,11 +41,11 @@ def _previous_count(uow: UnitOfWork, report: Report, committee_id: str, category
 HASHER = MinHasher()
 
 
-def routable_category(order: WorkOrder, min_confidence: float) -> tuple[str, ...]:
+def _routable(category: list[str] | None, inferred: bool, confidence: float | None, min_confidence: float) -> tuple[str, ...]:
     """An inferred category counts only when the classifier was sure enough; otherwise triage."""
-    if order.category_inferred and (order.category_confidence or 0.0) < min_confidence:
+    if inferred and (confidence or 0.0) < min_confidence:
         return ()
-    return tuple(order.category or ())
+    return tuple(category or ())
 
 
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
@@ -57,27 +57,35 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             uow.mark_done(outbox_id)
             uow.commit()
             return
-        appearances = uow.session.scalars(
-            select(ReportWorkOrder)
-            .where(ReportWorkOrder.report_pk == report.id, ReportWorkOrder.excluded_reason.is_(None))
-            .order_by(ReportWorkOrder.record_index)
+        wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
+        connection = uow.session.connection()
+        rows = connection.execute(
+            select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
+                   wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, rwo.id.label("appearance"))
+            .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
+            .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None))
+            .order_by(rwo.record_index)
         ).all()
-        orders = {a.work_order_pk: a for a in appearances}
-        work_orders = sorted(uow.session.scalars(select(WorkOrder).where(WorkOrder.id.in_(orders))).all(), key=lambda w: orders[w.id].record_index) if orders else []
         # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
-        routed = []
-        for wo in work_orders:
-            category = routable_category(wo, min_confidence)
-            committee = routing.route(category, wo.content_masked, wo.street) if category or routing.rules else None
-            wo.committee_id = committee or routing.triage
-            routed.append((wo, category, committee))
-        assign_issues(uow.session, work_orders, HASHER)
+        committees = []
+        for row in rows:
+            category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
+            committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
+        if rows:
+            connection.execute(
+                update(WorkOrder.__table__).where(wo.id == bindparam("_id")).values(committee_id=bindparam("_committee")),
+                [{"_id": row.id, "_committee": committee or routing.triage} for row, (_, committee) in zip(rows, committees)],
+            )
+        issues = assign_issues(uow.session, [
+            OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk) for row in rows
+        ], HASHER)
+        appearance_of = {row.id: row.appearance for row in rows}
         topics = group_into_clues([
             RoutedOrder(
-                work_order_pk=wo.id, ticket_no=wo.ticket_no, category=category, street=wo.street, community=wo.community,
-                content_masked=wo.content_masked, caller_key=wo.caller_key, issue_pk=wo.issue_pk, committee_id=committee,
+                work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
+                content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
             )
-            for wo, category, committee in routed
+            for row, (category, committee) in zip(rows, committees)
         ], routing)
         urgent = report.kind == "urgent"
         label = period_label(report.kind, report.period_start, report.issued_at)
@@ -112,8 +120,10 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             )
             uow.session.add(clue)
             uow.session.flush()
-            for order in draft.orders:
-                orders[order.work_order_pk].clue_pk = clue.id
+            connection.execute(
+                update(ReportWorkOrder.__table__).where(rwo.id == bindparam("_id")).values(clue_pk=bindparam("_clue")),
+                [{"_id": appearance_of[order.work_order_pk], "_clue": clue.id} for order in draft.orders],
+            )
             by_committee.setdefault(clue.committee_id, []).append((clue, False))
             if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy != clue.committee_id:
                 by_committee.setdefault(routing.proposal_copy, []).append((clue, True))

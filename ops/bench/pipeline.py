@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Pipeline benchmark: a synthetic monthly report processed end to end on the embedded default.
+
+    .venv/bin/python ops/bench/pipeline.py --sizes 10000 100000 [--postgres]
+
+For each size, in a fresh process (so peak RSS is that size's own): generate a
+monthly report file (.jsonl; realistic Chinese complaint texts from the demo
+generator, 20% near-duplicates of hot topics, ~5% excluded, PII in ~30%), then
+time: read + validate + store (the importer and intake), normalize (NFKC,
+OpenCC, taxonomy, gazetteer, masking, screening, one row per ticket), route
+(committee per work order, near-duplicate issues with the persistent MinHash
+index, topics, clues), each committed. Baselines in the same process: parsing
+the same file with orjson, and a straightforward datasketch MinHash per record
+(`pip install -e .[bench]`). Prints records/s, ratios and peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def make_file(path: Path, n: int) -> None:
+    from gateway.demo.generator import generate_week
+
+    week = generate_week(date(2026, 11, 2), records=n, seed=11)
+    with path.open("w", encoding="utf-8") as out:
+        for record in week.weekly["records"][:n]:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    from gateway.bootstrap import bootstrap
+    from gateway.files import FileMeta, import_file
+    from gateway.normalize import handle_normalize_report
+    from gateway.route import handle_route_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / f"月报_BENCH-{n}_2026-11-01_2026-11-30.jsonl"
+        make_file(data, n)
+        content = data.read_bytes()
+        timings: dict[str, float] = {}
+
+        started = time.perf_counter()
+        import orjson
+
+        for line in content.splitlines():
+            if line:
+                orjson.loads(line)
+        timings["baseline_orjson_parse"] = time.perf_counter() - started
+
+        from datasketch import MinHash
+
+        started = time.perf_counter()
+        for line in content.splitlines():
+            if line:
+                text = orjson.loads(line)["content"]
+                m = MinHash(num_perm=64)
+                m.update_batch([text[i:i + 3].encode("utf-8") for i in range(max(1, len(text) - 2))])
+        timings["baseline_datasketch_minhash"] = time.perf_counter() - started
+
+        settings = {"data_dir": Path(tmp) / "gw"}
+        if database_url:
+            settings["database_url"] = database_url
+        gateway = bootstrap(**settings)
+        gateway.uow.dispatch = None  # stages are run here, one after the other, to time each
+        try:
+            started = time.perf_counter()
+            outcome = import_file(gateway, content, data.name, FileMeta("monthly", f"BENCH-{n}", "2026-11-01", "2026-11-30"), client_id="bench", source="import")
+            timings["intake"] = time.perf_counter() - started
+            assert outcome.received is not None and outcome.received.receipt.records == n, outcome
+            started = time.perf_counter()
+            summary = handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False)
+            timings["normalize"] = time.perf_counter() - started
+            started = time.perf_counter()
+            handle_route_report(1, gateway.uow(), routing=gateway.routing, mail_domain="bench.local")
+            timings["route"] = time.perf_counter() - started
+            from sqlalchemy import func, select
+
+            from gateway.db.models import Clue, Issue
+
+            with gateway.uow.session_factory() as session:
+                issues = session.scalar(select(func.count()).select_from(Issue))
+                clues = session.scalar(select(func.count()).select_from(Clue))
+        finally:
+            gateway.close()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        queue.put({"n": n, "timings": timings, "excluded": sum(summary.excluded.values()), "issues": issues, "clues": clues, "peak_rss_mb": peak_mb})
+
+
+def main() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--database-url", default=None, help="e.g. postgresql://postgres@127.0.0.1:5432/DB (default: SQLite in a temp folder)")
+    args = parser.parse_args()
+    console = Console()
+    table = Table(title="pipeline: synthetic monthly report, end to end, one process")
+    for col in ("records", "intake s", "normalize s", "route s", "total s", "records/s", "÷ orjson parse", "÷ datasketch MinHash", "issues", "clues", "excluded", "peak RSS MB"):
+        table.add_column(col)
+    ctx = multiprocessing.get_context("spawn")
+    for n in args.sizes:
+        with console.status(f"{n} records …"):
+            queue = ctx.Queue()
+            process = ctx.Process(target=run_size, args=(n, args.database_url, queue))
+            process.start()
+            result = queue.get()
+            process.join()
+        t = result["timings"]
+        total = t["intake"] + t["normalize"] + t["route"]
+        rate = n / total
+        table.add_row(
+            f"{n:,}", f"{t['intake']:.1f}", f"{t['normalize']:.1f}", f"{t['route']:.1f}", f"{total:.1f}", f"{rate:,.0f}",
+            f"{t['baseline_orjson_parse'] / total:.3f}", f"{t['baseline_datasketch_minhash'] / total:.2f}",
+            str(result["issues"]), str(result["clues"]), str(result["excluded"]), f"{result['peak_rss_mb']:.0f}",
+        )
+        console.print(f"{n:,}: {json.dumps(t)}")
+    console.print(table)
+    console.print("÷ columns: the baseline's time divided by ours (1.0 = as fast as the baseline; orjson only parses, so far below 1 is expected)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
