@@ -21,6 +21,7 @@ from gateway.gazetteer import Gazetteer
 from gateway.metrics import Metrics
 from gateway.normalize import Normalizer
 from gateway.routing import RoutingConfig
+from gateway.screening import Screening
 from gateway.settings import ClientKey, GatewayConfig, Settings, load_config
 from gateway.taxonomy import Taxonomy
 from gateway.uow import UnitOfWorkFactory
@@ -105,6 +106,7 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
         normalizer=Normalizer(
             taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
             classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,
+            screening=Screening([(p.reason, p.pattern) for p in config.screening.patterns]),
         ),
     )
     actor_module.bind(gateway)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
@@ -95,12 +96,37 @@ class ClientKey(BaseModel):
     name: str | None = None
 
 
+class ScreeningPattern(BaseModel):
+    """A text pattern (Python regular expression) that excludes a work order from consultation, with its reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["unlawful", "secret", "litigation", "petition_assigned", "real_name_report", "discipline_inspection", "answered_personal", "unsuitable"]
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
+class ScreeningConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patterns: list[ScreeningPattern] = Field(default_factory=list, description="Added to the built-in patterns (gateway/screening.py).")
+
+
 class FileConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     settings: dict[str, Any] = Field(default_factory=dict)
     clients: list[ClientKey] = Field(default_factory=list)
     routing: Any = None
+    screening: ScreeningConfig = Field(default_factory=ScreeningConfig)
 
 
 @dataclass
@@ -108,6 +134,7 @@ class GatewayConfig:
     settings: Settings
     routing: RoutingConfig
     clients: dict[str, ClientKey] = field(default_factory=dict)
+    screening: ScreeningConfig = field(default_factory=ScreeningConfig)
 
 
 def parse_client_keys(value: str) -> list[ClientKey]:
@@ -155,4 +182,4 @@ def load_config(**overrides: Any) -> GatewayConfig:
             existing.secrets = [*existing.secrets, key.secrets[0]][-2:]
         elif not existing:
             clients[key.key_id] = key
-    return GatewayConfig(settings=settings, routing=routing, clients=clients)
+    return GatewayConfig(settings=settings, routing=routing, clients=clients, screening=file_cfg.screening)

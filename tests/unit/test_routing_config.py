@@ -74,3 +74,26 @@ def test_short_client_secret_in_the_environment_is_refused(monkeypatch: pytest.M
     monkeypatch.setenv("GATEWAY_CLIENT_KEYS", "cc:short")
     with pytest.raises(ConfigError, match="at least 16 characters"):
         load_config()
+
+
+def test_screening_patterns_from_the_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.screening import Screening
+
+    config = tmp_path / "gateway.yaml"
+    config.write_text("screening:\n  patterns:\n    - {reason: secret, pattern: '涉密|内部文件'}\n", encoding="utf-8")
+    monkeypatch.setenv("GATEWAY_CONFIG", str(config))
+    loaded = load_config()
+    screening = Screening([(p.reason, p.pattern) for p in loaded.screening.patterns])
+    assert screening.screen([], ["城乡建设"], "这份内部文件说明了情况") == "secret"
+    assert screening.screen([], ["城乡建设"], "路灯不亮") is None
+    assert screening.screen(["real_name_report"], ["城乡建设"], "内部文件") == "real_name_report"  # flags first
+
+
+def test_a_bad_screening_pattern_is_refused_with_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("screening:\n  patterns:\n    - {reason: secret, pattern: '涉密'}\n    - {reason: gossip, pattern: '(unclosed'}\n", encoding="utf-8")
+    monkeypatch.setenv("GATEWAY_CONFIG", str(config))
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert f"{config}:4: screening.patterns.1.reason" in caught.value.detail
+    assert f"{config}:4: screening.patterns.1.pattern" in caught.value.detail
