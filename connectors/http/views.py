@@ -78,12 +78,17 @@ async def _receive(request: web.Request, cmd: ReceiveReport, started: float) -> 
     return json_response(receipt, status=202 if result.created else 200)
 
 
+async def _signed_body(request: web.Request, content_type: str, advice: str) -> tuple[bytes, Verified]:
+    """Content type first (415), then the size (413, before reading), then the signature over the raw body (401)."""
+    if request.content_type != content_type:
+        raise UnsupportedMediaType(f"{advice} (got {request.content_type or 'none'})")
+    body = await _read_body(request)
+    return body, _verify(request, body)
+
+
 async def post_report(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    if request.content_type != "application/json":
-        raise UnsupportedMediaType(f"send the report as application/json; charset=utf-8 (got {request.content_type or 'none'}); files go to /api/v1/reports/upload")
-    body = await _read_body(request)
-    verified = _verify(request, body)
+    body, verified = await _signed_body(request, "application/json", "send the report as application/json; charset=utf-8; files go to /api/v1/reports/upload")
     data = parse_json(body)
     cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.signature, partial=_partial(request), source="push")
     return await _receive(request, cmd, started)
@@ -91,10 +96,7 @@ async def post_report(request: web.Request) -> web.Response:
 
 async def upload_report(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    if request.content_type != "multipart/form-data":
-        raise UnsupportedMediaType(f"upload a file as multipart/form-data (got {request.content_type or 'none'})")
-    body = await _read_body(request)
-    verified = _verify(request, body)
+    body, verified = await _signed_body(request, "multipart/form-data", "upload a file as multipart/form-data")
     fields, files = parse_form(request.headers["Content-Type"], body)
     upload = files.get("file")
     if upload is None:
