@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
 from contracts.receipts import ProblemItem
 from contracts.reports import period_problem
-from gateway.db.models import Report, SeenSignature, utcnow
+from gateway.db.models import Report, ReportChunk, SeenSignature, utcnow
 from gateway.errors import Conflict, GatewayError, Unauthorized, ValidationFailed
 from gateway.uow import UnitOfWork, emit_many
 
 NORMALIZE = "normalize_report"
+ROUTE = "route_report"
+CHUNK_SIZE = 5000  # records normalized together: bounds memory, and chunks spread over workers
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Receive
         known = {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
 
     new: list[dict[str, Any]] = []
+    chunks_of: list[list[WorkOrderRecord]] = []
     remembered: list[str] = []
     for i, cmd in enumerate(cmds):
         key = keys[i]
@@ -175,10 +178,11 @@ def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Receive
                     "period_start": envelope.period.start if envelope.period else None,
                     "period_end": envelope.period.end if envelope.period else None,
                     "issued_at": envelope.issued_at, "body_sha256": digests[i],
-                    "payload": [r.model_dump(mode="json") for r in records_ok], "record_count": len(records_ok),
-                    "rejected": rejected_json, "state": "received", "source": cmd.source, "received_at": utcnow(),
+                    "payload": None, "record_count": len(records_ok), "chunk_count": -(-len(records_ok) // CHUNK_SIZE),
+                    "chunks_normalized": 0, "rejected": rejected_json, "state": "received" if records_ok else "normalized", "source": cmd.source, "received_at": utcnow(),
                 }
                 new.append(row)
+                chunks_of.append(records_ok)
                 known[(cmd.client_id, envelope.report_id)] = (digests[i], receipt_id, len(records_ok), rejected_json)
                 results[i] = Received(_receipt(envelope.report_id, receipt_id, len(records_ok), rejected_json, duplicate=False), created=True)
         except GatewayError as exc:
@@ -195,7 +199,17 @@ def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Receive
         connection.execute(insert(SeenSignature.__table__), [{"signature": sig, "seen_at": now} for sig in remembered])
     if new:
         ids = connection.execute(insert(Report.__table__).returning(Report.__table__.c.id, sort_by_parameter_order=True), new).scalars().all()
-        emit_many(session, NORMALIZE, [(str(pk), {"report_pk": pk}) for pk in ids])
+        chunks = [
+            {"report_pk": pk, "seq": seq, "first_index": start, "record_count": len(part), "records": [r.model_dump(mode="json") for r in part]}
+            for pk, records in zip(ids, chunks_of)
+            for seq, start in enumerate(range(0, len(records), CHUNK_SIZE))
+            for part in [records[start:start + CHUNK_SIZE]]
+        ]
+        if chunks:
+            connection.execute(insert(ReportChunk.__table__), chunks)
+            emit_many(session, NORMALIZE, [(f"{c['report_pk']}:{c['seq']}", {"report_pk": c["report_pk"], "seq": c["seq"]}) for c in chunks])
+        # A narrative-only report (urgent, no records) goes straight to routing.
+        emit_many(session, ROUTE, [(str(pk), {"report_pk": pk}) for pk, records in zip(ids, chunks_of) if not records])
     return [r for r in results if r is not None]
 
 

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import bindparam, insert, select, update
 
 from contracts import WorkOrderRecord
-from gateway.db.models import Report, ReportWorkOrder, WorkOrder, utcnow
+from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
+from gateway.intake import ROUTE
 from gateway.classifier import CategoryClassifier
 from gateway.gazetteer import Gazetteer
 from gateway.privacy import citizen_key, mask_name, mask_text
@@ -19,7 +20,6 @@ from gateway.screening import Screening
 from gateway.taxonomy import Taxonomy
 from gateway.uow import UnitOfWork
 
-ROUTE = "route_report"
 _RECORDS = TypeAdapter(list[WorkOrderRecord])
 
 
@@ -187,28 +187,35 @@ class NormalizeSummary:
     inferred: int = 0
 
 
-def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Normalizer, keep_raw: bool, outbox_id: int | None = None) -> NormalizeSummary:
-    """Upsert one work order per ticket and record its appearance in this report. Idempotent."""
+def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Normalizer, keep_raw: bool, seq: int = 0,
+                            outbox_id: int | None = None) -> NormalizeSummary:
+    """Normalize one chunk of a report: upsert one work order per ticket, record its appearance. Idempotent.
+
+    The chunk that completes the report moves it on to routing.
+    """
     with uow:
-        report = uow.session.get(Report, report_pk)
         summary = NormalizeSummary()
-        if report is None or report.state != "received":
+        chunk = uow.session.scalar(select(ReportChunk).where(ReportChunk.report_pk == report_pk, ReportChunk.seq == seq))
+        report = uow.session.get(Report, report_pk)
+        if report is None or chunk is None or chunk.normalized_at is not None:
             uow.mark_done(outbox_id)
             uow.commit()
             return summary
         issued_at = report.issued_at or report.received_at
-        records = _RECORDS.validate_python(report.payload or [])
+        records = _RECORDS.validate_python(chunk.records or [])
         # The same ticket twice in one report counts once; its last text wins.
         latest: dict[str, NormalizedWorkOrder] = {}
         first_index: dict[str, int] = {}
+        last_index: dict[str, int] = {}
         unmapped = inferred = 0
-        for index, record in enumerate(records):
+        for index, record in enumerate(records, start=chunk.first_index):
             n = normalizer.record(record)
             unmapped += bool(n.category_unmapped)
             inferred += n.category_inferred
             latest[n.ticket_no] = n
             first_index.setdefault(n.ticket_no, index)
-        table = WorkOrder.__table__
+            last_index[n.ticket_no] = index
+        table, appearances_table = WorkOrder.__table__, ReportWorkOrder.__table__
         connection = uow.session.connection()
         tickets = list(latest)
         known: dict[str, tuple[int, datetime | None, str | None]] = {}
@@ -217,7 +224,24 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
                 select(table.c.ticket_no, table.c.id, table.c.status_issued_at, table.c.caller_key).where(table.c.ticket_no.in_(tickets[i:i + _CHUNK]))
             )
             known.update({t: (pk, at, key) for t, pk, at, key in rows})
+        # Which known ones appeared before, here (an earlier chunk of this report) or in other reports.
+        here: dict[int, tuple[int, int]] = {}  # work order -> (appearance id, index of the text it holds)
+        elsewhere: set[int] = set()
+        known_ids = [pk for pk, _, _ in known.values()]
+        for i in range(0, len(known_ids), _CHUNK):
+            for appearance, work_order_pk, other_report, content_index in connection.execute(
+                select(appearances_table.c.id, appearances_table.c.work_order_pk, appearances_table.c.report_pk, appearances_table.c.content_index)
+                .where(appearances_table.c.work_order_pk.in_(known_ids[i:i + _CHUNK]))
+            ):
+                if other_report == report.id:
+                    here[work_order_pk] = (appearance, content_index)
+                else:
+                    elsewhere.add(work_order_pk)
+        # A ticket an earlier-indexed record of this report already wrote: only a later record's text replaces it
+        # (chunks may be normalized in any order by several workers).
+        stale = {t for t, (pk, _, _) in known.items() if pk in here and last_index[t] < here[pk][1]}
         new = [t for t in tickets if t not in known]
+        ids_by_ticket: dict[str, int] = {}
         if new:
             now = utcnow()
             ids = connection.execute(
@@ -225,34 +249,43 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
                 [{**_row(latest[t], issued_at, keep_status=False, caller_key=None), "ticket_no": t, "first_seen_at": now} for t in new],
             ).scalars().all()
             ids_by_ticket = dict(zip(new, ids))
-        else:
-            ids_by_ticket = {}
-        if known:
-            connection.execute(
-                update(table).where(table.c.id == bindparam("_id")),
-                [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key), "_id": pk}
-                 for t, (pk, at, key) in known.items()],
-            )
-            ids_by_ticket.update({t: pk for t, (pk, _, _) in known.items()})
+        updates = [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key), "_id": pk}
+                   for t, (pk, at, key) in known.items() if t not in stale]
+        if updates:
+            connection.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+        ids_by_ticket.update({t: pk for t, (pk, _, _) in known.items()})
+        moved = [{"_id": here[pk][0], "_index": last_index[t]} for t, (pk, _, _) in known.items() if pk in here and t not in stale]
+        if moved:
+            connection.execute(update(appearances_table).where(appearances_table.c.id == bindparam("_id")).values(content_index=bindparam("_index")), moved)
         appearances = []
         for t in tickets:
+            pk = ids_by_ticket[t]
+            if pk in here:
+                continue  # already counted by an earlier chunk of this report
             n = latest[t]
+            seen_before = pk in elsewhere
             summary.records += 1
-            summary.duplicates += t in known
+            summary.duplicates += seen_before
             if n.excluded_reason:
                 summary.excluded[n.excluded_reason] = summary.excluded.get(n.excluded_reason, 0) + 1
-            appearances.append({"report_pk": report.id, "work_order_pk": ids_by_ticket[t], "record_index": first_index[t],
-                                "seen_before": t in known, "excluded_reason": n.excluded_reason, "clue_pk": None})
+            appearances.append({"report_pk": report.id, "work_order_pk": pk, "record_index": first_index[t], "content_index": last_index[t],
+                                "seen_before": seen_before, "excluded_reason": n.excluded_reason, "clue_pk": None})
         if appearances:
-            connection.execute(insert(ReportWorkOrder.__table__), appearances)
-        report.state = "normalized"
-        report.categories_unmapped, report.categories_inferred = unmapped, inferred
-        summary.unmapped, summary.inferred = unmapped, inferred
-        report.normalized_at = utcnow()
+            connection.execute(insert(appearances_table), appearances)
+        chunk.normalized_at = utcnow()
         if not keep_raw:
-            report.payload = None
-        uow.emit(ROUTE, str(report.id), report_pk=report.id)
+            chunk.records = None
+        summary.unmapped, summary.inferred = unmapped, inferred
+        # Lock the report: two workers finishing its last two chunks must not both miss the end.
+        report = uow.session.get(Report, report_pk, with_for_update=True, populate_existing=True)
+        assert report is not None
+        report.chunks_normalized += 1
+        report.categories_unmapped += unmapped
+        report.categories_inferred += inferred
+        if report.chunks_normalized >= report.chunk_count and report.state == "received":
+            report.state = "normalized"
+            report.normalized_at = utcnow()
+            uow.emit(ROUTE, str(report.id), report_pk=report.id)
         uow.mark_done(outbox_id)
         uow.commit()
         return summary
-

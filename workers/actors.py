@@ -35,10 +35,10 @@ def _current() -> "Gateway":
     return _gateway
 
 
-def normalize_report(outbox_id: int, report_pk: int) -> None:
+def normalize_report(outbox_id: int, report_pk: int, seq: int = 0) -> None:
     gw = _current()
     summary = handle_normalize_report(
-        report_pk, gw.uow(), normalizer=gw.normalizer, keep_raw=gw.settings.keep_raw_payload, outbox_id=outbox_id
+        report_pk, gw.uow(), normalizer=gw.normalizer, keep_raw=gw.settings.keep_raw_payload, seq=seq, outbox_id=outbox_id
     )
     gw.metrics.stage_done("normalize")
     gw.metrics.normalized(summary)

@@ -50,7 +50,9 @@ class Report(Base):
     period_end: Mapped[date | None] = mapped_column(Date)
     issued_at: Mapped[datetime | None]
     body_sha256: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[list[Any] | None] = mapped_column(JSON, doc="Validated records until normalized (personal data).")
+    payload: Mapped[list[Any] | None] = mapped_column(JSON, doc="Unused since chunks (report_chunks) hold the records.")
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_normalized: Mapped[int] = mapped_column(Integer, default=0)
     record_count: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="received")
@@ -107,6 +109,7 @@ class ReportWorkOrder(Base):
     report_pk: Mapped[int] = mapped_column(ForeignKey("reports.id"))
     work_order_pk: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
     record_index: Mapped[int] = mapped_column(Integer)
+    content_index: Mapped[int] = mapped_column(Integer, default=0, doc="The record whose text the work order holds (the last of its duplicates).")
     seen_before: Mapped[bool] = mapped_column(Boolean, default=False, doc="Already known from an earlier report.")
     excluded_reason: Mapped[str | None] = mapped_column(String(64))
     clue_pk: Mapped[int | None] = mapped_column(ForeignKey("clues.id"))
@@ -291,3 +294,18 @@ class IssueBand(Base):
 
     band: Mapped[str] = mapped_column(String(40), primary_key=True)
     issue_pk: Mapped[int] = mapped_column(ForeignKey("issues.id"), primary_key=True)
+
+
+class ReportChunk(Base):
+    """A slice of a report's validated records, normalized on its own (bounded memory, several workers)."""
+
+    __tablename__ = "report_chunks"
+    __table_args__ = (UniqueConstraint("report_pk", "seq", name="uq_report_chunk"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_pk: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    first_index: Mapped[int] = mapped_column(Integer, doc="Position of the chunk's first record in the report.")
+    record_count: Mapped[int] = mapped_column(Integer)
+    records: Mapped[list[Any] | None] = mapped_column(JSON, doc="Validated records (personal data) until normalized, unless kept by configuration.")
+    normalized_at: Mapped[datetime | None]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.bootstrap import Gateway
-from gateway.db.models import Report
+from gateway.db.models import Report, ReportChunk
 from gateway.service import ServerThread
 from gateway.signing import signed_headers
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
@@ -228,7 +228,9 @@ def test_200000_records_in_one_report_are_accepted(tmp_path: Path) -> None:
         assert status == 202 and receipt["records"] == 200_000
         with gateway.uow.session_factory() as session:
             stored = session.scalar(select(Report))
-            assert stored is not None and stored.record_count == 200_000 and len(stored.payload or []) == 200_000
+            assert stored is not None and stored.record_count == 200_000 and stored.chunk_count == 40
+            kept = session.scalars(select(ReportChunk.record_count).where(ReportChunk.report_pk == stored.id)).all()
+            assert sum(kept) == 200_000
 
 
 def test_a_50_mib_body_is_413_and_earlier_reports_are_unharmed(served: tuple[Gateway, ServerThread]) -> None:

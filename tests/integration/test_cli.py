@@ -63,8 +63,8 @@ def test_a_bad_smtp_url_is_explained(tmp_path: Path) -> None:
 
 
 def test_db_upgrade_and_current(tmp_path: Path) -> None:
-    assert "revision 0004" in run("db", "upgrade", cwd=tmp_path).stdout
-    assert run("db", "current", cwd=tmp_path).stdout.strip() == "0004"
+    assert "revision 0005" in run("db", "upgrade", cwd=tmp_path).stdout
+    assert run("db", "current", cwd=tmp_path).stdout.strip() == "0005"
 
 
 def test_worker_without_a_broker_says_what_to_do(tmp_path: Path) -> None:
