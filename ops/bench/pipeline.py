@@ -101,14 +101,83 @@ def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> 
         queue.put({"n": n, "timings": timings, "excluded": excluded, "issues": issues, "clues": clues, "peak_rss_mb": peak_mb})
 
 
+def run_distributed(n: int, database_url: str, broker_url: str, workers: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The same report through the real queue: intake here, normalize (by chunk) and route in `workers` worker processes."""
+    import os
+    import subprocess
+    import uuid
+
+    from sqlalchemy import func, select
+
+    from gateway.bootstrap import bootstrap
+    from gateway.db.models import Clue, Issue, Report
+    from gateway.files import FileMeta, import_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "bench.jsonl"
+        make_file(data, n)
+        content = data.read_bytes()
+        prefix = "bench-" + uuid.uuid4().hex[:8]
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        admin = make_url(database_url)
+        name = "gw_bench_" + uuid.uuid4().hex[:8]
+        with psycopg.connect(admin.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        database_url = admin.set(database=name).render_as_string(hide_password=False)
+        settings = {"data_dir": str(Path(tmp) / "gw"), "database_url": database_url, "broker_url": broker_url, "queue_prefix": prefix}
+        gateway = bootstrap(**settings)
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}, **{f"GATEWAY_{k.upper()}": v for k, v in settings.items()}}
+        procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--threads", "1"], env=env, cwd=tmp,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+        try:
+            time.sleep(3)  # workers up
+            started = time.perf_counter()
+            import_file(gateway, content, data.name, FileMeta("monthly", f"BENCH-{n}", "2026-11-01", "2026-11-30"), client_id="bench", source="import")
+            intake = time.perf_counter() - started
+            while True:
+                with gateway.uow.session_factory() as session:
+                    state = session.scalar(select(Report.state))
+                if state in ("routed", "delivered"):
+                    break
+                time.sleep(0.2)
+            total = time.perf_counter() - started
+            with gateway.uow.session_factory() as session:
+                issues = session.scalar(select(func.count()).select_from(Issue))
+                clues = session.scalar(select(func.count()).select_from(Clue))
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(30)
+            gateway.close()
+            with psycopg.connect(admin.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        queue.put({"n": n, "intake": intake, "total": total, "issues": issues, "clues": clues,
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
 def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--database-url", default=None, help="e.g. postgresql://postgres@127.0.0.1:5432/DB (default: SQLite in a temp folder)")
+    parser.add_argument("--database-url", default=None, help="e.g. postgresql://postgres@127.0.0.1:5432/test (default: SQLite in a temp folder); with --broker-url, a fresh database is made beside it for each size")
+    parser.add_argument("--broker-url", default=None, help="with --database-url: run normalize and route in worker processes through this broker")
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    if args.broker_url:
+        ctx = multiprocessing.get_context("spawn")
+        for n in args.sizes:
+            queue = ctx.Queue()
+            process = ctx.Process(target=run_distributed, args=(n, args.database_url, args.broker_url, args.workers, queue))
+            process.start()
+            result = queue.get()
+            process.join()
+            print(json.dumps({**result, "records_per_s": round(n / result["total"])}, ensure_ascii=False))
+        return 0
     console = Console()
     table = Table(title="pipeline: synthetic monthly report, end to end, one process")
     for col in ("records", "intake s", "normalize s", "route s", "total s", "records/s", "÷ orjson parse", "÷ datasketch MinHash", "issues", "clues", "excluded", "peak RSS MB"):
