@@ -30,33 +30,65 @@ class RoutedOrder:
     committee_id: str | None = None  # None: no rule matched, triage
 
 
+TICKETS_KEPT = 1000  # ticket numbers a clue lists; the rest are counted (and found through the API)
+
+
 @dataclass
 class ClueDraft:
+    """A topic, accumulated one work order at a time (so a report of any size streams through)."""
+
     committee_id: str
     triage: bool
     category: tuple[str, ...]
-    orders: list[RoutedOrder] = field(default_factory=list)
+    count: int = 0
+    _streets: Counter[str] = field(default_factory=Counter)
+    _unplaced: int = 0
+    _callers: set[str] = field(default_factory=set)
+    _anonymous: int = 0
+    _issues: set[int] = field(default_factory=set)
+    _unissued: int = 0
+    _leaves: Counter[str] = field(default_factory=Counter)
+    _samples: list[str] = field(default_factory=list)
+    ticket_nos: list[str] = field(default_factory=list)
+    work_order_pks: list[int] = field(default_factory=list)
 
-    @property
-    def count(self) -> int:
-        return len(self.orders)
+    def add(self, order: RoutedOrder, *, sample_width: int = 160) -> None:
+        self.count += 1
+        if order.street:
+            self._streets[order.street] += 1
+        else:
+            self._unplaced += 1
+        if order.caller_key:
+            self._callers.add(order.caller_key)
+        else:
+            self._anonymous += 1
+        if order.issue_pk is not None:
+            self._issues.add(order.issue_pk)
+        else:
+            self._unissued += 1
+        if order.category:
+            self._leaves[order.category[-1]] += 1
+        if len(self._samples) < 3:
+            text = order.content_masked if len(order.content_masked) <= sample_width else order.content_masked[: sample_width - 1] + "…"
+            if text not in self._samples:
+                self._samples.append(text)
+        if len(self.ticket_nos) < TICKETS_KEPT:
+            self.ticket_nos.append(order.ticket_no)
+        self.work_order_pks.append(order.work_order_pk)
 
     def citizens(self) -> int:
-        keys = {o.caller_key for o in self.orders if o.caller_key}
-        return len(keys) + sum(1 for o in self.orders if not o.caller_key)
+        return len(self._callers) + self._anonymous
 
     def issues(self) -> int:
         """Distinct problems behind the clue: near-duplicate work orders count once."""
-        keyed = {o.issue_pk for o in self.orders if o.issue_pk is not None}
-        return len(keyed) + sum(1 for o in self.orders if o.issue_pk is None)
+        return len(self._issues) + self._unissued
 
     def streets(self) -> int:
-        return len({o.street for o in self.orders if o.street})
+        return len(self._streets)
 
     def concentration(self) -> float:
         """Share of the work orders in the street or town that has the most."""
-        counts = Counter(o.street for o in self.orders if o.street)
-        return counts.most_common(1)[0][1] / self.count if counts else 0.0
+        return self._streets.most_common(1)[0][1] / self.count if self._streets else 0.0
 
     def score(self) -> float:
         """How concentrated and strongly felt: more work orders, more of them in one place, more repeats of one matter."""
@@ -82,12 +114,11 @@ class ClueDraft:
         return "public_opinion", "持续反映的问题"
 
     def places(self) -> list[dict[str, object]]:
-        counts = Counter(o.street or "地点不详" for o in self.orders)
+        counts = self._streets + Counter({"地点不详": self._unplaced})
         return [{"street": street, "count": n} for street, n in counts.most_common()]
 
     def label(self) -> str:
-        deepest = Counter(o.category[-1] for o in self.orders if o.category)
-        leaf = deepest.most_common(1)[0][0] if deepest else UNCATEGORIZED
+        leaf = self._leaves.most_common(1)[0][0] if self._leaves else UNCATEGORIZED
         head = "·".join(self.category) if self.category else UNCATEGORIZED
         return head if leaf in self.category else f"{head}·{leaf}"
 
@@ -102,34 +133,40 @@ class ClueDraft:
         prefix = "【待分办】" if self.triage else ""
         return f"{prefix}{self.label()}：{where}{self.count}件诉求" if where else f"{prefix}{self.label()}：{self.count}件诉求"
 
-    def samples(self, limit: int = 3, width: int = 160) -> list[str]:
-        seen: list[str] = []
-        for order in self.orders:
-            text = order.content_masked if len(order.content_masked) <= width else order.content_masked[: width - 1] + "…"
-            if text not in seen:
-                seen.append(text)
-            if len(seen) == limit:
-                break
-        return seen
+    def samples(self) -> list[str]:
+        return list(self._samples)
 
     def workstations(self, routing: RoutingConfig) -> list[str]:
-        streets = {o.street for o in self.orders if o.street}
-        return routing.committee(self.committee_id).stations_for(streets, self.category[0] if self.category else None)
+        return routing.committee(self.committee_id).stations_for(set(self._streets), self.category[0] if self.category else None)
 
 
-def group_into_clues(orders: Sequence[RoutedOrder], routing: RoutingConfig) -> list[ClueDraft]:
-    """Group routed orders into topics (committee, first two category levels); unroutable ones go to triage."""
-    drafts: dict[tuple[str, tuple[str, ...]], ClueDraft] = {}
-    for order in orders:
+class TopicBuilder:
+    """Topics (committee, first two category levels) built up from routed work orders, a slice at a time."""
+
+    def __init__(self, routing: RoutingConfig) -> None:
+        self.routing = routing
+        self.drafts: dict[tuple[str, tuple[str, ...]], ClueDraft] = {}
+
+    def add(self, order: RoutedOrder) -> None:
         committee = order.committee_id
         triage = committee is None
         key_category = order.category[:2] if not triage else order.category[:1]
-        key = (committee or routing.triage, key_category)
-        draft = drafts.get(key)
+        key = (committee or self.routing.triage, key_category)
+        draft = self.drafts.get(key)
         if draft is None:
-            draft = drafts[key] = ClueDraft(committee_id=key[0], triage=triage, category=key_category)
-        draft.orders.append(order)
-    return sorted(drafts.values(), key=lambda d: (d.committee_id, -d.count, d.category))
+            draft = self.drafts[key] = ClueDraft(committee_id=key[0], triage=triage, category=key_category)
+        draft.add(order)
+
+    def topics(self) -> list[ClueDraft]:
+        return sorted(self.drafts.values(), key=lambda d: (d.committee_id, -d.count, d.category))
+
+
+def group_into_clues(orders: Sequence[RoutedOrder], routing: RoutingConfig) -> list[ClueDraft]:
+    """Group routed orders into topics; unroutable ones (committee None) go to triage."""
+    builder = TopicBuilder(routing)
+    for order in orders:
+        builder.add(order)
+    return builder.topics()
 
 
 def trend(current: int, previous: int | None) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select, update
 
-from gateway.clues import RoutedOrder, group_into_clues, trend
+from gateway.clues import RoutedOrder, TopicBuilder, trend
 from gateway.neardup import MinHasher, OrderText, assign_issues
 from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
 from gateway.periods import period_label
@@ -39,6 +39,7 @@ def _previous_count(uow: UnitOfWork, report: Report, committee_id: str, category
 
 
 HASHER = MinHasher()
+ROUTE_SLICE = 20_000
 
 
 def _routable(category: list[str] | None, inferred: bool, confidence: float | None, min_confidence: float) -> tuple[str, ...]:
@@ -59,34 +60,37 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             return
         wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
         connection = uow.session.connection()
-        rows = connection.execute(
-            select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
-                   wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, rwo.id.label("appearance"))
-            .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
-            .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None))
-            .order_by(rwo.record_index)
-        ).all()
-        # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
-        committees = []
-        for row in rows:
-            category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
-            committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
-        if rows:
+        builder = TopicBuilder(routing)
+        last = 0
+        while True:  # a slice at a time, so that a report of any size streams through
+            rows = connection.execute(
+                select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
+                       wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, rwo.id.label("appearance"))
+                .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
+                .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.id > last)
+                .order_by(rwo.id).limit(ROUTE_SLICE)
+            ).all()
+            if not rows:
+                break
+            last = rows[-1].appearance
+            # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
+            committees = []
+            for row in rows:
+                category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
+                committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
             connection.execute(
                 update(WorkOrder.__table__).where(wo.id == bindparam("_id")).values(committee_id=bindparam("_committee")),
                 [{"_id": row.id, "_committee": committee or routing.triage} for row, (_, committee) in zip(rows, committees)],
             )
-        issues = assign_issues(uow.session, [
-            OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk) for row in rows
-        ], HASHER)
-        appearance_of = {row.id: row.appearance for row in rows}
-        topics = group_into_clues([
-            RoutedOrder(
-                work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
-                content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
-            )
-            for row, (category, committee) in zip(rows, committees)
-        ], routing)
+            issues = assign_issues(uow.session, [
+                OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk) for row in rows
+            ], HASHER)
+            for row, (category, committee) in zip(rows, committees):
+                builder.add(RoutedOrder(
+                    work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
+                    content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
+                ))
+        topics = builder.topics()
         urgent = report.kind == "urgent"
         label = period_label(report.kind, report.period_start, report.issued_at)
         by_committee: dict[str, list[tuple[Clue, bool]]] = {}
@@ -115,14 +119,16 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 period_label=label,
                 trend=trend(draft.count, previous),
                 samples=draft.samples(),
-                ticket_nos=[o.ticket_no for o in draft.orders],
+                ticket_nos=list(draft.ticket_nos),
                 workstations=draft.workstations(routing),
             )
             uow.session.add(clue)
             uow.session.flush()
             connection.execute(
-                update(ReportWorkOrder.__table__).where(rwo.id == bindparam("_id")).values(clue_pk=bindparam("_clue")),
-                [{"_id": appearance_of[order.work_order_pk], "_clue": clue.id} for order in draft.orders],
+                update(ReportWorkOrder.__table__)
+                .where(rwo.report_pk == report.id, rwo.work_order_pk == bindparam("_work_order"))
+                .values(clue_pk=bindparam("_clue")),
+                [{"_work_order": pk, "_clue": clue.id} for pk in draft.work_order_pks],
             )
             by_committee.setdefault(clue.committee_id, []).append((clue, False))
             if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy != clue.committee_id:
