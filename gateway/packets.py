@@ -65,6 +65,12 @@ class PacketView:
     clues: list[ClueView]
 
     @property
+    def source_line(self) -> str:
+        """周报（2026年第47周）《…》 / 快报（2026年11月21日）《…》: the report as the office names it."""
+        named = self.period if self.period.startswith(self.report_kind) else f"{self.report_kind}（{self.period}）"
+        return named + (f"《{self.report_title}》" if self.report_title else "")
+
+    @property
     def work_orders(self) -> int:
         return sum(c.work_orders for c in self.clues if not c.copy)
 
