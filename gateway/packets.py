@@ -142,7 +142,8 @@ def packet_xlsx(view: PacketView) -> bytes:
         ws.append([_cell(v) for v in [
             clue.clue_id, clue.type_name + ("（抄送）" if clue.copy else ""), clue.title, clue.reason, clue.committee,
             "、".join(clue.workstations), clue.work_orders, clue.issues, clue.citizens, clue.score, clue.places, clue.period, clue.trend,
-            "\n".join(f"{i}. {s}" for i, s in enumerate(clue.samples, 1)), "、".join(clue.ticket_nos),
+            "\n".join(f"{i}. {s}" for i, s in enumerate(clue.samples, 1)),
+            "、".join(clue.ticket_nos) + (f"等{clue.work_orders}件" if clue.work_orders > len(clue.ticket_nos) else ""),
         ]])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
