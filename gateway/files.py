@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 from gateway.bootstrap import Gateway
 from gateway.db.models import ImportedFile
 from gateway.errors import ValidationFailed
-from gateway.importer import SUFFIXES, report_from_file
-from gateway.intake import ReceiveReport, Received, store_report
+from gateway.importer import SUFFIXES, iter_records, report_from_file
+from gateway.intake import ReceiveReport, Received, store_report, store_stream
 
 KINDS = {"weekly": "weekly", "monthly": "monthly", "express": "express", "special": "special", "urgent": "urgent",
          "周报": "weekly", "月报": "monthly", "快报": "express", "专报": "special", "突发": "urgent"}
@@ -49,9 +50,15 @@ def import_file(gateway: Gateway, content: bytes, filename: str, meta: FileMeta,
     with gateway.uow() as uow:
         if uow.session.get(ImportedFile, digest) is not None:
             return FileOutcome(digest, None)
-        data, rows = report_from_file(content, filename, kind=meta.kind, report_id=meta.report_id,
-                                      period_start=meta.period_start, period_end=meta.period_end)
-        received = store_report(uow.session, ReceiveReport(client_id=client_id, data=data, partial=partial, source=source, row_numbers=rows))
+        if filename.lower().endswith(".json"):
+            data, rows = report_from_file(content, filename, kind=meta.kind, report_id=meta.report_id)
+            received = store_report(uow.session, ReceiveReport(client_id=client_id, data=data, partial=partial, source=source, row_numbers=rows))
+        else:
+            # A spreadsheet or .jsonl may be a month of a district: read and stored a chunk at a time.
+            envelope = {"report_id": meta.report_id, "kind": meta.kind,
+                        **({"period": {"start": meta.period_start, "end": meta.period_end}} if meta.period_start or meta.period_end else {})}
+            received = store_stream(uow.session, client_id=client_id, source=source, envelope=envelope, records=iter_records(content, filename),
+                                    digest=hashlib.sha256(content + json.dumps(envelope, sort_keys=True).encode()).hexdigest(), partial=partial)
         uow.session.add(ImportedFile(sha256=digest, filename=filename[:500], source=source, report_id=received.receipt.report_id))
         uow.commit()
         return FileOutcome(digest, received)

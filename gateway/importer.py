@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -132,16 +133,15 @@ def _record(cells: list[Any], mapping: dict[int, str]) -> dict[str, Any]:
     return record
 
 
-def _table(rows: Iterable[tuple[int, list[Any]]]) -> ParsedRows:
-    materialized = [(n, cells) for n, cells in rows]
-    position, mapping = _find_header(materialized)
-    records, numbers = [], []
-    for row_no, cells in materialized[position + 1:]:
+def _table(rows: Iterable[tuple[int, list[Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, record) for each non-blank row below the header; rows are read as they come."""
+    rows = iter(rows)
+    head = list(itertools.islice(rows, 30))
+    position, mapping = _find_header(head)
+    for row_no, cells in itertools.chain(head[position + 1:], rows):
         if all(_text(c) is None for c in cells):
             continue
-        records.append(_record(cells, mapping))
-        numbers.append(row_no)
-    return ParsedRows(records, numbers)
+        yield row_no, _record(cells, mapping)
 
 
 def _check_zip(content: bytes) -> zipfile.ZipFile:
@@ -196,9 +196,8 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
         yield number, list(row)
 
 
-def _jsonl(content: bytes) -> ParsedRows:
-    records, numbers = [], []
-    for number, line in enumerate(decode_text(content).splitlines(), start=1):
+def _jsonl(content: bytes) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(io.StringIO(decode_text(content)), start=1):
         if not line.strip():
             continue
         try:
@@ -209,13 +208,11 @@ def _jsonl(content: bytes) -> ParsedRows:
             # Chinese keys, as exported from a spreadsheet
             mapping = {i: key for i, k in enumerate(value) if (key := _header_key(k))}
             value = _record(list(value.values()), mapping) if mapping else value
-        records.append(value)
-        numbers.append(number)
-    return ParsedRows(records, numbers)
+        yield number, value
 
 
-def read_records(content: bytes, filename: str) -> ParsedRows:
-    """The work-order records in a file, with their row (or line) numbers."""
+def iter_records(content: bytes, filename: str) -> Iterator[tuple[int, Any]]:
+    """(row or line number, record) for each work order in a file, read as it goes (a large file is never held twice)."""
     suffix = PurePath(filename).suffix.lower()
     if suffix == ".xlsx":
         return _table(_xlsx_rows(content))
@@ -227,6 +224,12 @@ def read_records(content: bytes, filename: str) -> ParsedRows:
         f"files of type {suffix or '(none)'} are not read: send .xlsx, .csv (UTF-8 or GB18030) or .jsonl",
         errors=[{"loc": ["file"], "msg": "unsupported file type"}],
     )
+
+
+def read_records(content: bytes, filename: str) -> ParsedRows:
+    """The work-order records in a file, with their row (or line) numbers."""
+    pairs = list(iter_records(content, filename))
+    return ParsedRows([record for _, record in pairs], [number for number, _ in pairs])
 
 
 def report_from_file(content: bytes, filename: str, *, kind: str | None, report_id: str | None,

@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -234,3 +234,76 @@ def handle_receive_report(cmd: ReceiveReport, uow: UnitOfWork) -> Received:
             received = store_report(uow.session, cmd)
             uow.commit()
             return received
+
+
+REJECTIONS_LISTED = 1000  # rows named one by one in an answer; the rest are counted
+
+
+def store_stream(session: Session, *, client_id: str, source: str, envelope: dict[str, Any], records: Iterable[tuple[int, Any]],
+                 digest: str, partial: bool) -> Received:
+    """A file's report stored a chunk at a time, so that memory holds one chunk, not the report (no commit).
+
+    Same rules as store_batch: idempotency by (client, report_id) with `digest`
+    standing for the content, every bad row named (up to REJECTIONS_LISTED, then
+    counted), the whole report refused unless `partial`.
+    """
+    report_id = envelope.get("report_id")
+    if isinstance(report_id, str):
+        row = session.execute(
+            select(Report.body_sha256, Report.receipt_id, Report.record_count, Report.rejected)
+            .where(Report.client_id == client_id, Report.report_id == report_id)
+        ).first()
+        if row is not None:
+            if row[0] != digest:
+                raise Conflict(f"report {report_id!r} was already received (receipt {row[1]}) with a different file; send corrections under a new report_id")
+            return Received(_receipt(report_id, row[1], row[2], row[3], duplicate=True), created=False)
+    try:
+        head = ReportEnvelope.model_validate({**envelope, "records": [{}]})  # the records are checked one by one below
+    except ValidationError as exc:
+        problem = period_problem(envelope.get("kind"), envelope.get("period"))
+        errors = [e for e in _errors(exc) if not (problem and e["loc"] == [] and problem in e["msg"])]
+        if problem and not any(e["loc"][:1] == ["period"] for e in errors):
+            errors.append({"loc": ["period"], "msg": problem})
+        raise ValidationFailed(f"{len(errors)} problem(s) in the report", errors=errors) from exc
+    receipt_id = uuid.uuid4().hex
+    connection = session.connection()
+    report_pk = connection.execute(insert(Report.__table__).returning(Report.__table__.c.id), [{
+        "client_id": client_id, "report_id": head.report_id, "receipt_id": receipt_id, "kind": head.kind.value, "title": head.title,
+        "summary": head.summary, "period_start": head.period.start if head.period else None, "period_end": head.period.end if head.period else None,
+        "issued_at": head.issued_at, "body_sha256": digest, "payload": None, "record_count": 0, "chunk_count": 0, "chunks_normalized": 0,
+        "rejected": [], "state": "received", "source": source, "received_at": utcnow(),
+    }]).scalar_one()
+    good = bad = seq = 0
+    buffer: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal seq, buffer
+        if buffer:
+            connection.execute(insert(ReportChunk.__table__), [{"report_pk": report_pk, "seq": seq, "first_index": good - len(buffer),
+                                                                "record_count": len(buffer), "records": buffer}])
+            seq += 1
+            buffer = []
+
+    for index, (row_no, raw) in enumerate(records):
+        try:
+            buffer.append(WorkOrderRecord.model_validate(raw).model_dump(mode="json"))
+            good += 1
+        except ValidationError as exc:
+            bad += 1
+            if len(rejected) < REJECTIONS_LISTED:
+                ticket = raw.get("ticket_no") if isinstance(raw, dict) and isinstance(raw.get("ticket_no"), str) else None
+                rejected.append(RejectedRecord(index=index, row=row_no, ticket_no=ticket,
+                                               errors=[ProblemItem(**e) for e in _errors(exc, ("row", row_no))]).model_dump(mode="json", exclude_none=True))
+            continue
+        if len(buffer) >= CHUNK_SIZE:
+            flush()
+    flush()
+    if bad and (not partial or not good) or not good:
+        detail = f"{bad} of {good + bad} rows are bad" + ("" if partial else " (send partial to store the good ones)") if bad else "the file holds no work orders"
+        if bad > len(rejected):
+            detail += f"; the first {len(rejected)} are listed"
+        raise ValidationFailed(detail, errors=[e for r in rejected for e in r["errors"]] or [{"loc": ["file"], "msg": "no records"}])
+    connection.execute(update(Report.__table__).where(Report.__table__.c.id == report_pk).values(record_count=good, chunk_count=seq, rejected=rejected))
+    emit_many(session, NORMALIZE, [(f"{report_pk}:{n}", {"report_pk": report_pk, "seq": n}) for n in range(seq)])
+    return Received(_receipt(head.report_id, receipt_id, good, rejected, duplicate=False), created=True)

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.bootstrap import bootstrap
 from gateway.dropfolder import DropFolder
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
@@ -117,3 +119,34 @@ def test_gateway_import_names_the_bad_row(tmp_path: Path) -> None:
                             cwd=tmp_path, env=gateway_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "第3行 ticket_no" in result.stderr
+
+
+def test_a_large_file_is_stored_a_chunk_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import gateway.intake
+    from sqlalchemy import select
+
+    from gateway.db.models import Report, ReportChunk
+    from gateway.errors import ValidationFailed
+    from gateway.files import FileMeta, import_file
+
+    monkeypatch.setattr(gateway.intake, "CHUNK_SIZE", 3)
+    lines = [{"ticket_no": f"L{i}", "received_at": "2026-11-16T09:00:00", "category": "民政", "content": f"养老服务第{i}件"} for i in range(7)]
+    lines.insert(4, {"ticket_no": "bad ticket", "received_at": "2026-11-16T09:00:00", "content": "x"})
+    content = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    meta = FileMeta("monthly", "M11", "2026-11-01", "2026-11-30")
+    gw = bootstrap(data_dir=tmp_path)
+    gw.uow.dispatch = None
+    try:
+        with pytest.raises(ValidationFailed) as refused:
+            import_file(gw, content, "m11.jsonl", meta, client_id="c", source="import")
+        assert refused.value.errors and refused.value.errors[0]["loc"] == ["row", 5, "ticket_no"]
+        outcome = import_file(gw, content, "m11.jsonl", meta, client_id="c", source="import", partial=True)
+        assert outcome.received is not None and outcome.received.receipt.records == 7
+        assert [r.row for r in outcome.received.receipt.rejected] == [5]
+        with gw.uow.session_factory() as session:
+            assert session.scalar(select(Report.chunk_count)) == 3
+            assert session.scalars(select(ReportChunk.record_count).order_by(ReportChunk.seq)).all() == [3, 3, 1]
+    finally:
+        gw.close()
