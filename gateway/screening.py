@@ -68,6 +68,3 @@ class Screening:
                 return reason
         return None
 
-
-def screen(flags: Sequence[str], category: Sequence[str], content: str) -> str | None:
-    return Screening().screen(flags, category, content)
