@@ -41,14 +41,30 @@ class MinHasher:
         self.num_perm, self.bands, self.rows = num_perm, bands, num_perm // bands
 
     def signature(self, text: str) -> np.ndarray | None:
-        grams = shingles(text)
-        if not grams:
-            return None
-        # crc32 is stable across processes (Python's hash() is not): the index persists.
-        x = np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64, count=len(grams))
-        # (a*x + b) mod p with 64-bit wrap-around is a universal hash family good enough for MinHash.
-        hashed = (np.outer(x, self.a) + self.b) % np.uint64(PRIME)
-        return hashed.min(axis=0)
+        return self.signatures([text])[0]
+
+    def signatures(self, texts: list[str], batch: int = 2000) -> list[np.ndarray | None]:
+        """MinHash signatures of many texts, a few thousand per numpy operation (not one call per text)."""
+        result: list[np.ndarray | None] = []
+        for start in range(0, len(texts), batch):
+            hashes: list[int] = []
+            offsets: list[int] = []
+            empty: list[bool] = []
+            for text in texts[start:start + batch]:
+                grams = shingles(text)
+                empty.append(not grams)
+                if grams:
+                    offsets.append(len(hashes))
+                    # crc32 is stable across processes (Python's hash() is not): the index persists.
+                    hashes.extend(zlib.crc32(g.encode("utf-8")) for g in grams)
+            mins = iter(())  # type: ignore[var-annotated]
+            if hashes:
+                x = np.asarray(hashes, dtype=np.uint64)
+                # (a*x + b) mod p with 64-bit wrap-around is a universal hash family good enough for MinHash.
+                hashed = (np.outer(x, self.a) + self.b) % np.uint64(PRIME)
+                mins = iter(np.minimum.reduceat(hashed, np.asarray(offsets), axis=0))
+            result.extend(None if is_empty else next(mins) for is_empty in empty)
+        return result
 
     def band_keys(self, signature: np.ndarray) -> list[str]:
         view = signature.reshape(self.bands, self.rows)
@@ -84,7 +100,8 @@ class _Candidate:
 
 def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHasher, *, threshold: float = 0.6, max_days: int = 30) -> dict[int, int]:
     """Put each work order without an issue into the issue it near-duplicates, or a new one. Returns {work order id: issue id}."""
-    pending = [(o, sig) for o in orders if o.issue_pk is None and (sig := hasher.signature(o.content)) is not None]
+    fresh = [o for o in orders if o.issue_pk is None]
+    pending = [(o, sig) for o, sig in zip(fresh, hasher.signatures([o.content for o in fresh])) if sig is not None]
     if not pending:
         return {}
     keys = {o.id: hasher.band_keys(sig) for o, sig in pending}
@@ -162,7 +179,7 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
 
 def same_issue_pairs(texts: list[str], hasher: MinHasher, threshold: float = 0.6) -> set[tuple[int, int]]:
     """Which pairs of texts the LSH + verification would put in one issue (for the quality figures)."""
-    sigs = [hasher.signature(t) for t in texts]
+    sigs = hasher.signatures(texts)
     buckets: dict[str, list[int]] = {}
     for i, sig in enumerate(sigs):
         if sig is not None:
