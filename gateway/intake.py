@@ -79,12 +79,7 @@ def validate_report(
         envelope = ReportEnvelope.model_validate(data)
     except ValidationError as exc:
         envelope = None
-        # The model's own period check speaks for the whole model (loc []), and field
-        # errors stop it from running at all: name a missing period at "period" either way.
-        problem = period_problem(data.get("kind"), data.get("period"))
-        envelope_errors = [e for e in _errors(exc) if not (problem and e["loc"] == [] and problem in e["msg"])]
-        if problem and not any(e["loc"][:1] == ["period"] for e in envelope_errors):
-            envelope_errors.append({"loc": ["period"], "msg": problem})
+        envelope_errors = _envelope_errors(exc, data)
     raw_records = data.get("records") if isinstance(data.get("records"), list) else []
     good: list[WorkOrderRecord] = []
     rejected: list[RejectedRecord] = []
@@ -117,6 +112,27 @@ def _receipt(report_id: str, receipt_id: str, records: int, rejected: list[Any] 
         status_url=f"/api/v1/reports/{report_id}",
         rejected=[RejectedRecord.model_validate(r) for r in rejected or []],
     )
+
+
+def _envelope_errors(exc: ValidationError, data: dict[str, Any]) -> list[dict[str, Any]]:
+    # The model's own period check speaks for the whole model (loc []), and field
+    # errors stop it from running at all: name a missing period at "period" either way.
+    problem = period_problem(data.get("kind"), data.get("period"))
+    errors = [e for e in _errors(exc) if not (problem and e["loc"] == [] and problem in e["msg"])]
+    if problem and not any(e["loc"][:1] == ["period"] for e in errors):
+        errors.append({"loc": ["period"], "msg": problem})
+    return errors
+
+
+def _seen_before(report_id: str, stored: tuple[Any, ...], digest: str, what: str) -> Received:
+    """A report received before: the original receipt when it is the same, Conflict when not."""
+    stored_digest, receipt_id, records, rejected = stored
+    if stored_digest != digest:
+        raise Conflict(
+            f"report {report_id!r} was already received (receipt {receipt_id}) with a different {what}; "
+            "send corrections under a new report_id"
+        )
+    return Received(_receipt(report_id, receipt_id, records, rejected, duplicate=True), created=False)
 
 
 REPLAY = "this signature was already used (replay); sign every request afresh"
@@ -161,13 +177,7 @@ def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Receive
             continue
         try:
             if isinstance(key[1], str) and key in known:
-                digest, receipt_id, records, rejected = known[key]
-                if digest != digests[i]:
-                    raise Conflict(
-                        f"report {key[1]!r} was already received (receipt {receipt_id}) with a different body; "
-                        "send corrections under a new report_id"
-                    )
-                results[i] = Received(_receipt(key[1], receipt_id, records, rejected, duplicate=True), created=False)
+                results[i] = _seen_before(key[1], known[key], digests[i], "body")
             else:
                 envelope, records_ok, rejected_records = validate_report(cmd.data, partial=cmd.partial, row_numbers=cmd.row_numbers)
                 receipt_id = uuid.uuid4().hex
@@ -254,16 +264,11 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
             .where(Report.client_id == client_id, Report.report_id == report_id)
         ).first()
         if row is not None:
-            if row[0] != digest:
-                raise Conflict(f"report {report_id!r} was already received (receipt {row[1]}) with a different file; send corrections under a new report_id")
-            return Received(_receipt(report_id, row[1], row[2], row[3], duplicate=True), created=False)
+            return _seen_before(report_id, tuple(row), digest, "file")
     try:
         head = ReportEnvelope.model_validate({**envelope, "records": [{}]})  # the records are checked one by one below
     except ValidationError as exc:
-        problem = period_problem(envelope.get("kind"), envelope.get("period"))
-        errors = [e for e in _errors(exc) if not (problem and e["loc"] == [] and problem in e["msg"])]
-        if problem and not any(e["loc"][:1] == ["period"] for e in errors):
-            errors.append({"loc": ["period"], "msg": problem})
+        errors = _envelope_errors(exc, envelope)
         raise ValidationFailed(f"{len(errors)} problem(s) in the report", errors=errors) from exc
     receipt_id = uuid.uuid4().hex
     connection = session.connection()
