@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -12,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.broker import is_embedded, make_broker
 from connectors.mail import MailTransport, make_transport
+from gateway.acknowledge import AckLinks
 from gateway.db import migrate
+from gateway.delivery import RetryPolicy
 from gateway.db.engine import make_engine
 from gateway.db.models import GatewayMeta
 from gateway.errors import ConfigError
@@ -41,6 +44,8 @@ class Gateway:
     actors: dict[str, dramatiq.Actor[Any, Any]]
     dispatcher: Dispatcher
     citizen_secret: bytes
+    ack_links: AckLinks
+    retry_policy: RetryPolicy
     normalizer: Normalizer
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -65,16 +70,17 @@ class Gateway:
         self.engine.dispose()
 
 
-def _citizen_secret(uow: UnitOfWorkFactory) -> bytes:
+def _meta_secret(uow: UnitOfWorkFactory, key: str) -> bytes:
+    """A random secret made once per deployment and kept in the database, so every process shares it."""
     with uow.session_factory() as session:
-        row = session.get(GatewayMeta, "citizen_hash_key")
+        row = session.get(GatewayMeta, key)
         if row is None:
-            session.add(GatewayMeta(key="citizen_hash_key", value=secrets.token_hex(32)))
+            session.add(GatewayMeta(key=key, value=secrets.token_hex(32)))
             try:
                 session.commit()
             except IntegrityError:  # another process made it first
                 session.rollback()
-            row = session.get(GatewayMeta, "citizen_hash_key")
+            row = session.get(GatewayMeta, key)
         assert row is not None
         return bytes.fromhex(row.value)
 
@@ -98,11 +104,13 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
     uow = UnitOfWorkFactory(engine)
     dispatcher = Dispatcher(uow.session_factory, declared)
     uow.dispatch = dispatcher
-    citizen_secret = _citizen_secret(uow)
+    citizen_secret = _meta_secret(uow, "citizen_hash_key")
     gateway = Gateway(
         config=config, engine=engine, uow=uow,
         transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
         broker=broker, actors=declared, dispatcher=dispatcher, citizen_secret=citizen_secret,
+        ack_links=AckLinks(settings.public_url, _meta_secret(uow, "ack_token_key"), timedelta(days=settings.ack_valid_days)),
+        retry_policy=RetryPolicy(tuple(settings.retry_waits_s), timedelta(hours=settings.delivery_horizon_h)),
         normalizer=Normalizer(
             taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
             classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,

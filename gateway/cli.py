@@ -1,4 +1,4 @@
-"""`gateway` command line: run, api, worker, demo, db, schema."""
+"""`gateway` command line: run, api, worker, demo, sync, import, packets, digest, db, schema."""
 from __future__ import annotations
 
 import argparse
@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weeks", type=int, default=4, help="weeks of reports to serve (default 4)")
     p.add_argument("--records", type=int, default=300, help="work orders per weekly report (default 300)")
     p.set_defaults(func=lambda a: _lazy("gateway.cli_sync", "cmd_simulator")(a))
+
+    from gateway.cli_packets import add_parsers as packet_parsers
+
+    packet_parsers(sub)
 
     db = sub.add_parser("db", help="database schema: upgrade, current").add_subparsers(dest="db_command", metavar="ACTION", required=True)
     p = db.add_parser("upgrade", help="create or upgrade the schema (Alembic)")

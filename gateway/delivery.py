@@ -7,14 +7,15 @@ our tests) can tell it is the same packet, never a new one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.mail import MailTransport
-from gateway.db.models import Delivery, Packet, Report, utcnow
+from gateway.db.models import Delivery, DeliveryLog, Packet, Report, utcnow
 from gateway.errors import TransientError
+from gateway.acknowledge import AckLinks
 from gateway.packets import packet_view, render_email
 from gateway.routing import RoutingConfig
 from gateway.uow import UnitOfWorkFactory
@@ -23,10 +24,24 @@ OPEN_STATES = ("pending", "sending", "retry")
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """When to try an email again: at once, then after each wait in turn (the last repeats), until the horizon."""
+
+    waits_s: tuple[int, ...] = (60, 300, 900, 1800)
+    horizon: timedelta = timedelta(hours=48)
+
+    def wait_after(self, attempts: int) -> timedelta:
+        return timedelta(seconds=self.waits_s[min(max(attempts, 1), len(self.waits_s)) - 1])
+
+
+@dataclass(frozen=True)
 class DeliveryOutcome:
     sent: int
     failed: int
     waiting: int
+    attempted: int = 0
+    retry_at: datetime | None = None
+    failed_now: int = 0
 
 
 def handle_deliver_packet(
@@ -37,8 +52,11 @@ def handle_deliver_packet(
     routing: RoutingConfig,
     sender: str,
     outbox_id: int | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+    links: AckLinks | None = None,
 ) -> DeliveryOutcome:
-    # 1. Claim the open deliveries and write "sending" before anything leaves.
+    now = utcnow()
+    # 1. Claim the deliveries that are due and write "sending" (and the send log) before anything leaves.
     with uow_factory() as uow:
         packet = uow.session.get(Packet, packet_pk)
         if packet is None:
@@ -46,15 +64,24 @@ def handle_deliver_packet(
             uow.commit()
             return DeliveryOutcome(0, 0, 0)
         deliveries = uow.session.scalars(
-            select(Delivery).where(Delivery.packet_pk == packet.id, Delivery.state.in_(OPEN_STATES)).order_by(Delivery.id)
+            select(Delivery).where(
+                Delivery.packet_pk == packet.id, Delivery.state.in_(OPEN_STATES),
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            ).order_by(Delivery.id)
         ).all()
         allowed = routing.allowed_recipients()
         for d in deliveries:
             if d.recipient not in allowed:
                 d.state, d.last_error = "failed", "address is not in the routing configuration"
         targets = [d for d in deliveries if d.state != "failed"]
+        # A send that was started and never recorded (a crash) is re-sent below with the same Message-ID.
+        uow.session.execute(
+            update(DeliveryLog).where(DeliveryLog.delivery_pk.in_([d.id for d in targets]), DeliveryLog.result == "sending")
+            .values(result="unconfirmed", finished_at=now, detail="the process stopped during this send; sent again with the same Message-ID")
+        )
         for d in targets:
             d.state, d.attempts = "sending", d.attempts + 1
+            uow.session.add(DeliveryLog(delivery_pk=d.id, attempt=d.attempts, message_id=d.message_id, started_at=now))
         view = packet_view(uow.session, packet, routing)
         created_at: datetime = packet.created_at
         name = f"{packet.packet_id}-r{packet.revision}"
@@ -65,42 +92,53 @@ def handle_deliver_packet(
     results = {}
     error: TransientError | None = None
     if targets and message_id:
-        message = render_email(view, sender=sender, recipients=[d.recipient for d in targets], message_id=message_id, date=created_at)
+        message = render_email(view, sender=sender, recipients=[d.recipient for d in targets], message_id=message_id, date=created_at, links=links)
         try:
             results = transport.send(message, [d.recipient for d in targets], name=name)
         except TransientError as exc:
             error = exc
 
-    # 3. Record what happened to each recipient.
+    # 3. Record what happened to each recipient, and when to try again.
+    failed_now = 0
     with uow_factory() as uow:
         packet = uow.session.get(Packet, packet_pk)
         assert packet is not None
+        finished = utcnow()
         for d in uow.session.scalars(select(Delivery).where(Delivery.packet_pk == packet_pk, Delivery.state == "sending")):
             result = results.get(d.recipient)
-            if result is None:
-                d.state, d.last_error = "retry", str(error) if error else "not attempted"
-            elif result.ok:
-                d.state, d.sent_at, d.last_error = "sent", utcnow(), None
-            elif result.permanent:
-                d.state, d.last_error = "failed", result.error
+            if result is not None and result.ok:
+                d.state, d.sent_at, d.last_error, d.next_attempt_at = "sent", finished, None, None
+            elif result is not None and result.permanent:
+                d.state, d.last_error, d.next_attempt_at = "failed", result.error, None
             else:
-                d.state, d.last_error = "retry", result.error
+                d.last_error = (result.error if result else None) or (str(error) if error else "not attempted")
+                retry_at = finished + policy.wait_after(d.attempts)
+                if retry_at > created_at + policy.horizon:
+                    d.state, d.next_attempt_at = "failed", None
+                    d.last_error = f"gave up after {d.attempts} attempt(s) in {policy.horizon.total_seconds() / 3600:g} h: {d.last_error}"
+                else:
+                    d.state, d.next_attempt_at = "retry", retry_at
+            failed_now += d.state == "failed"
+            uow.session.execute(
+                update(DeliveryLog).where(DeliveryLog.delivery_pk == d.id, DeliveryLog.result == "sending")
+                .values(result=d.state, finished_at=finished, detail=d.last_error)
+            )
         counts = dict(uow.session.execute(
             select(Delivery.state, func.count()).where(Delivery.packet_pk == packet_pk).group_by(Delivery.state)
         ).all())
+        waiting = sum(counts.get(s, 0) for s in OPEN_STATES)
+        retry_at = uow.session.scalar(select(func.min(Delivery.next_attempt_at)).where(Delivery.packet_pk == packet_pk, Delivery.state == "retry"))
         outcome = DeliveryOutcome(
-            sent=counts.get("sent", 0), failed=counts.get("failed", 0),
-            waiting=sum(counts.get(s, 0) for s in OPEN_STATES),
+            sent=counts.get("sent", 0), failed=counts.get("failed", 0), waiting=waiting,
+            attempted=len(targets), retry_at=retry_at, failed_now=failed_now,
         )
-        if outcome.waiting == 0:
+        if waiting == 0:
             packet.state = "delivered" if outcome.failed == 0 else ("partial" if outcome.sent else "failed")
             packet.delivered_at = utcnow()
             packet.location = transport.location
             _finish_report_if_complete(uow.session, packet.report_pk)
             uow.mark_done(outbox_id)
         uow.commit()
-    if outcome.waiting:
-        raise TransientError(f"packet {view.packet_id}: {outcome.waiting} recipient(s) still waiting: {error or 'retrying'}")
     return outcome
 
 

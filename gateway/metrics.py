@@ -21,6 +21,9 @@ class Metrics:
         self.sync_reports = Counter("gateway_sync_reports_total", "Reports seen by the pull sync, by outcome.", ["source", "outcome"], registry=self.registry)
         self.sync_last_success = Gauge("gateway_sync_last_success_timestamp_seconds", "When the pull sync last finished.", ["source"], registry=self.registry)
         self.categories = Counter("gateway_categories_total", "Work orders whose category was outside the taxonomy (unmapped) or inferred from the text.", ["outcome"], registry=self.registry)
+        self.acknowledgements = Counter("gateway_packet_acknowledgements_total", "Packets whose receipt a committee confirmed.", registry=self.registry)
+        self.chases = Counter("gateway_packet_chases_total", "Reminders (催阅) sent for packets not acknowledged in time.", registry=self.registry)
+        self.notices = Counter("gateway_notices_total", "The gateway's own emails (daily digest, reminders) by kind and result.", ["kind", "result"], registry=self.registry)
         self.files = Counter("gateway_drop_files_total", "Drop-folder files by outcome.", ["outcome"], registry=self.registry)
 
     def normalized(self, summary: Any) -> None:
@@ -33,9 +36,13 @@ class Metrics:
     def stage_done(self, stage: str) -> None:
         self.stages.labels(stage).inc()
 
-    def deliveries(self, sent: int, failed: int) -> None:
-        self.delivery.labels("sent").inc(sent)
-        self.delivery.labels("failed").inc(failed)
+    def deliveries(self, outcome: Any) -> None:
+        """One delivery step: emails accepted by the server, given up (permanent or past the horizon), to be retried."""
+        if outcome.waiting == 0:
+            self.delivery.labels("sent").inc(outcome.sent)
+        self.delivery.labels("failed").inc(outcome.failed_now)
+        if outcome.attempted and outcome.waiting:
+            self.delivery.labels("retry").inc(outcome.waiting)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.acknowledge import AckLinks
 from gateway.clues import type_name
 from gateway.db.models import Clue, Packet, PacketClue, Report
 from gateway.periods import SHANGHAI, KIND_NAMES, chinese_date
@@ -154,8 +155,19 @@ def packet_xlsx(view: PacketView) -> bytes:
     return out.getvalue()
 
 
-def render_email(view: PacketView, *, sender: str, recipients: list[str], message_id: str, date: datetime) -> EmailMessage:
+@dataclass(frozen=True)
+class AckLink:
+    url: str
+    expires_on: str
+
+
+def render_email(view: PacketView, *, sender: str, recipients: list[str], message_id: str, date: datetime,
+                 links: AckLinks | None = None) -> EmailMessage:
+    """The packet as one email: plain text and HTML alternatives, the spreadsheet attached."""
     env = _environment()
+    ack = None
+    if links is not None:
+        ack = AckLink(links.url(view.packet_id, view.revision, date), chinese_date(links.expires_at(date).astimezone(SHANGHAI).date()))
     msg = EmailMessage()
     msg["Subject"] = view.subject
     msg["From"] = sender
@@ -163,8 +175,8 @@ def render_email(view: PacketView, *, sender: str, recipients: list[str], messag
     msg["Date"] = format_datetime(date.astimezone(SHANGHAI))
     msg["Message-ID"] = message_id
     msg["X-Gateway-Packet"] = f"{view.packet_id}; revision={view.revision}"
-    msg.set_content(env.get_template("packet.txt.j2").render(p=view))
-    msg.add_alternative(env.get_template("packet.html.j2").render(p=view), subtype="html")
+    msg.set_content(env.get_template("packet.txt.j2").render(p=view, ack=ack))
+    msg.add_alternative(env.get_template("packet.html.j2").render(p=view, ack=ack), subtype="html")
     msg.add_attachment(
         packet_xlsx(view), maintype="application",
         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -19,7 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def _housekeeping(gateway: Gateway) -> None:
+    from gateway.notices import chase_unacknowledged, send_due
+
     gateway.dispatcher.sweep(gateway.settings.stalled_after_s)
+    chase_unacknowledged(gateway)
+    send_due(gateway)
     cutoff = utcnow() - timedelta(seconds=2 * gateway.settings.signature_window_s)
     with gateway.uow.session_factory() as session:
         session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
@@ -50,6 +54,23 @@ async def _sync_on_schedule(gateway: Gateway) -> None:
             log.error("scheduled sync failed: %s", exc)
 
 
+async def _digest_on_schedule(gateway: Gateway) -> None:
+    from gateway.notices import send_digest
+    from gateway.periods import SHANGHAI
+    from gateway.sync import next_run
+
+    loop = asyncio.get_running_loop()
+    while True:
+        now = datetime.now(UTC)
+        due = next_run(gateway.settings.digest_schedule, now, setting="GATEWAY_DIGEST_SCHEDULE")
+        await asyncio.sleep(max(0.0, (due - now).total_seconds()))
+        try:
+            # Each morning, the whole of the day before: nothing routed late in the evening falls between two digests.
+            await loop.run_in_executor(None, send_digest, gateway, due.astimezone(SHANGHAI).date() - timedelta(days=1))
+        except Exception:  # recorded on the notice; the next day's digest still goes
+            log.exception("daily digest failed")
+
+
 async def _watch_drop_folder(gateway: Gateway) -> None:
     from gateway.dropfolder import DropFolder
 
@@ -65,7 +86,9 @@ async def _watch_drop_folder(gateway: Gateway) -> None:
 
 
 def background_tasks(gateway: Gateway, *, sweep: bool) -> list[Callable[[Gateway], Awaitable[None]]]:
-    """What runs beside the API: the recovery sweep, the scheduled sync, the drop folder."""
+    """What runs beside the API: the recovery sweep (with reminders), the scheduled sync, the drop folder, the daily digest."""
+    from gateway.sync import next_run
+
     tasks: list[Callable[[Gateway], Awaitable[None]]] = []
     if sweep:
         tasks.append(_sweep_forever)
@@ -74,6 +97,9 @@ def background_tasks(gateway: Gateway, *, sweep: bool) -> list[Callable[[Gateway
         tasks.append(_sync_on_schedule)
     if gateway.settings.drop_dir is not None:
         tasks.append(_watch_drop_folder)
+    if sweep and gateway.settings.digest_schedule.strip():
+        next_run(gateway.settings.digest_schedule, datetime.now(UTC), setting="GATEWAY_DIGEST_SCHEDULE")  # refuse a bad expression at start
+        tasks.append(_digest_on_schedule)
     return tasks
 
 

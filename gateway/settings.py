@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     mail_from: str = Field("区政协接诉即办信息共享平台 <gateway@localhost>", description="From: of clue packets.")
     mail_domain: str = Field("gateway.local", description="Right-hand side of Message-IDs.")
     outbox_dir: Path | None = Field(None, description="Folder for .eml files when no SMTP server is set; default <data_dir>/outbox.")
+    public_url: str = Field("http://127.0.0.1:8080", description="The gateway's address as committees reach it: the base of acknowledgement links in packets.")
+    delivery_retry_s: str = Field("60,300,900,1800", description="Waits after the 1st, 2nd, … failed attempt of an email (4xx, no connection); the last repeats.")
+    delivery_horizon_h: float = Field(48.0, gt=0, description="An email not delivered this many hours after its packet was made is given up, recorded and alerted.")
+    ack_valid_days: int = Field(14, ge=1, description="How long a packet's acknowledgement link works.")
+    ack_chase_after_h: float = Field(48.0, gt=0, description="A delivered packet not acknowledged after this many hours is chased once (催阅).")
+    digest_schedule: str = Field("30 8 * * *", description="Cron expression, Asia/Shanghai, for the office's daily digest of the day before, inside `gateway run`/`api`; empty: never.")
     client_keys: str = Field("", description="keyid:secret[,keyid:secret…], added to the configuration file's clients.")
     require_services: bool = Field(False, description="Tests: a PostgreSQL/Redis/RabbitMQ that cannot be reached fails instead of skipping.")
     queue_prefix: str = Field("gateway", description="Prefix of queue names (RabbitMQ) and Redis keys; one per deployment.")
@@ -56,6 +62,21 @@ class Settings(BaseSettings):
     drop_dir: Path | None = Field(None, description="Folder watched for report files by `gateway run`; unset: no drop folder.")
     drop_poll_s: float = Field(5.0, description="How often the drop folder is looked at.")
     drop_client_id: str = Field("drop-folder", description="Whose reports the dropped files are.")
+
+    @field_validator("delivery_retry_s")
+    @classmethod
+    def _retry_schedule(cls, value: str) -> str:
+        try:
+            waits = [int(part) for part in value.split(",")]
+        except ValueError:
+            raise ValueError(f"{value!r}: write seconds separated by commas, e.g. 60,300,900,1800") from None
+        if not waits or any(w < 0 for w in waits):
+            raise ValueError(f"{value!r}: at least one wait, none negative")
+        return value
+
+    @property
+    def retry_waits_s(self) -> list[int]:
+        return [int(part) for part in self.delivery_retry_s.split(",")]
 
     @classmethod
     def settings_customise_sources(

@@ -157,11 +157,11 @@ async def sync_once(gateway: Gateway, *, on_page: Callable[[SyncSummary], None] 
         return await run_sync(gateway, client, source=source, client_id=source, page_size=s.pull_page_size, on_page=on_page, max_pages=max_pages)
 
 
-def next_run(schedule: str, after: datetime) -> datetime:
+def next_run(schedule: str, after: datetime, *, setting: str = "GATEWAY_PULL_SCHEDULE") -> datetime:
     """The next time a cron expression fires, read in Asia/Shanghai."""
     from cronsim import CronSim, CronSimError
 
     try:
         return next(CronSim(schedule, after.astimezone(SHANGHAI)))
     except CronSimError as exc:
-        raise ConfigError(f"GATEWAY_PULL_SCHEDULE {schedule!r} is not a cron expression ({exc}); e.g. '0 2 * * *' for 02:00 daily") from exc
+        raise ConfigError(f"{setting} {schedule!r} is not a cron expression ({exc}); e.g. '0 2 * * *' for 02:00 daily") from exc

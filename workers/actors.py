@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import dramatiq
 from dramatiq import Broker
 
+from gateway.db.models import utcnow
 from gateway.delivery import handle_deliver_packet
 from gateway.errors import PermanentError
 from gateway.intake import NORMALIZE
@@ -54,10 +55,17 @@ def route_report(outbox_id: int, report_pk: int) -> None:
 def deliver_packet(outbox_id: int, packet_pk: int) -> None:
     gw = _current()
     outcome = handle_deliver_packet(
-        packet_pk, gw.uow, transport=gw.transport, routing=gw.routing, sender=gw.settings.mail_from, outbox_id=outbox_id
+        packet_pk, gw.uow, transport=gw.transport, routing=gw.routing, sender=gw.settings.mail_from, outbox_id=outbox_id,
+        policy=gw.retry_policy, links=gw.ack_links,
     )
     gw.metrics.stage_done("deliver")
-    gw.metrics.deliveries(outcome.sent, outcome.failed)
+    gw.metrics.deliveries(outcome)
+    if outcome.attempted and outcome.retry_at is not None:
+        # The next try on the delivery schedule. Only after a real attempt, so that a re-dispatch by the
+        # sweep (which finds nothing due) does not multiply the waiting messages; if this delayed
+        # message is lost, the sweep's re-dispatch finds the delivery due and sends it.
+        delay_ms = max(0, int((outcome.retry_at - utcnow()).total_seconds() * 1000))
+        gw.actors[DELIVER].send_with_options(kwargs={"outbox_id": outbox_id, "packet_pk": packet_pk}, delay=delay_ms)
 
 
 STAGES = {NORMALIZE: normalize_report, ROUTE: route_report, DELIVER: deliver_packet}

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from connectors.http import views
+from connectors.http import ack, views
 from connectors.http.openapi import build_openapi
 from connectors.http.problems import make_middleware
 from gateway.bootstrap import Gateway
@@ -51,4 +51,6 @@ def create_app(gateway: Gateway) -> web.Application:
     # "upload" is the file-upload resource, never a report id (see docs/decisions.md).
     app.router.add_get(r"/api/v1/reports/{report_id:(?!upload$)[^/]+}", views.get_report)
     app.router.add_get("/api/v1/work-orders/{ticket_no}", views.get_work_order)
+    app.router.add_get("/ack/{token}", ack.show)
+    app.router.add_post("/ack/{token}", ack.confirm)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -161,6 +161,8 @@ class Packet(Base):
     location: Mapped[str | None] = mapped_column(String(500), doc="Where it went: smtp://… or the .eml path.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(doc="When the committee confirmed receipt (the signed link).")
+    chased_at: Mapped[datetime | None] = mapped_column(doc="When the one reminder (催阅) for an unacknowledged packet went out.")
 
 
 class PacketClue(Base):
@@ -186,6 +188,47 @@ class Delivery(Base):
     message_id: Mapped[str] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None] = mapped_column(doc="A retry waits until then (the delivery schedule).")
+
+
+class DeliveryLog(Base):
+    """The send log: a row written before each attempt and completed after it."""
+
+    __tablename__ = "delivery_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_pk: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    result: Mapped[str] = mapped_column(String(16), default="sending", doc="sending, sent, retry, failed, unconfirmed (crashed mid-send).")
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Notice(Base):
+    """A mail of the gateway's own to the office or a committee: the daily digest, a reminder.
+
+    The message is stored as sent, so a send interrupted by a crash goes out
+    again byte for byte, with the same Message-ID.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True, doc="digest:2026-11-23, chase:P000001-urban: at most one each.")
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(300))
+    recipients: Mapped[list[Any]] = mapped_column(JSON)
+    message_id: Mapped[str] = mapped_column(String(200))
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
 
 

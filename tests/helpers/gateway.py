@@ -16,6 +16,7 @@ def running_gateway(data_dir: Path, *, workers: bool = True, **settings: Any) ->
     settings.setdefault("client_keys", f"{CLIENT_KEY_ID}:{CLIENT_SECRET}")
     settings.setdefault("retry_min_backoff_ms", 200)
     settings.setdefault("retry_max_backoff_ms", 1000)
+    settings.setdefault("delivery_retry_s", "1")
     gateway = bootstrap(data_dir=data_dir, **settings)
     server = ServerThread(gateway, workers=workers).start()
     try:

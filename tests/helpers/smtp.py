@@ -13,10 +13,29 @@ from aiosmtpd.smtp import Envelope, Session
 
 
 class Inbox:
+    """What the server received, and how it misbehaves.
+
+    `faults` is a script consumed one mail transaction at a time: "421" (refused at MAIL FROM,
+    service closing), "451" (refused at end of DATA, try later), "drop" (connection closed after
+    the data arrived, before any answer), or "ok". `refuse` refuses single recipients for good.
+    """
+
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.refuse: dict[str, str] = {}  # recipient -> SMTP reply, e.g. "550 5.1.1 no such user"
+        self.faults: list[str] = []
+        self.log: list[str] = []  # what the server did, transaction by transaction
+        self._current = "ok"
         self._cond = threading.Condition()
+
+    async def handle_MAIL(self, server: Any, session: Session, envelope: Envelope, address: str, mail_options: list[str]) -> str:
+        self._current = self.faults.pop(0) if self.faults else "ok"
+        if self._current == "421":
+            self.log.append("421 at MAIL FROM")
+            return "421 4.3.2 service not available, closing transmission channel"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
         if address in self.refuse:
@@ -25,6 +44,14 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        if self._current == "451":
+            self.log.append("451 at end of DATA")
+            return "451 4.3.0 temporary local problem, try later"
+        if self._current == "drop":
+            self.log.append("connection dropped during DATA")
+            server.transport.close()
+            return "451 4.3.0 (never seen: the connection is gone)"
+        self.log.append(f"250 accepted for {', '.join(envelope.rcpt_tos)}")
         message = email.message_from_bytes(envelope.original_content or b"", policy=policy.default)
         with self._cond:
             self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
@@ -43,9 +70,9 @@ class Inbox:
 
 
 class SmtpServer:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, **controller_options: Any) -> None:
         self.inbox = Inbox()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port or _free_port())
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port or _free_port(), **controller_options)
 
     @property
     def url(self) -> str:

@@ -1,0 +1,249 @@
+"""Clue packets as the office receives them, through mail servers in every mood (aiosmtpd on 127.0.0.1)."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.request import Request, urlopen
+from urllib.error import HTTPError
+
+import pytest
+from sqlalchemy import select
+
+from gateway.db.models import Delivery, DeliveryLog, Notice, Packet, utcnow
+from gateway.notices import chase_unacknowledged, send_digest
+from gateway.packets import XLSX_COLUMNS
+from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
+from tests.helpers.gateway import running_gateway
+from tests.helpers.mailcheck import personal_data_in, xlsx_rows
+from tests.helpers.reports import CALLER_NAME, CALLER_PHONE, call, record, wait_for_state, weekly
+from tests.helpers.smtp import SmtpServer, free_port
+
+CONFIG = (
+    "routing:\n  committees:\n"
+    "    - {id: urban, name: 城建环保委员会, short: 城建环保委, emails: [a@zx.example, b@zx.example, gone@zx.example]}\n"
+    "    - {id: education, name: 教科卫体委员会, short: 教科卫体委, emails: [edu@zx.example]}\n"
+    "    - {id: office, name: 区政协办公室, short: 办公室, emails: [office@zx.example]}\n"
+    "  rules:\n    - {committee: urban, categories: [城乡建设]}\n    - {committee: education, categories: [教育文体]}\n"
+    "  triage: office\n"
+)
+ID_NUMBER = "11010519491231002X"
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def _report() -> dict[str, object]:
+    # Flooding in one town (a clue for urban), plus a complaint the rules cannot place (a clue for triage),
+    # with an ID number in a text besides the caller's name and phone.
+    report = weekly()
+    report["records"] = report["records"][:4] + [  # type: ignore[index]
+        record(f"26111603{i:05d}", category=["党务政务", "政务服务"], street="宋庄镇",
+               content=f"我叫{CALLER_NAME}，身份证号{ID_NUMBER}，政务服务中心窗口排队时间太长（{i}）。") for i in range(3)
+    ]
+    return report
+
+
+def _urban_only() -> dict[str, object]:
+    # One packet only, so that the server's fault script meets that packet's sends in order.
+    report = weekly()
+    report["records"] = report["records"][:3] + [  # type: ignore[index]
+        record("2611160000003", content=f"我叫{CALLER_NAME}，身份证号{ID_NUMBER}，电话{CALLER_PHONE}，小区门口道路积水严重。")
+    ]
+    return report
+
+
+def _deliveries_log(gateway) -> list[tuple[str, int, str, str | None]]:  # type: ignore[no-untyped-def]
+    with gateway.uow.session_factory() as session:
+        return [
+            (recipient, log.attempt, log.result, log.detail)
+            for recipient, log in session.execute(
+                select(Delivery.recipient, DeliveryLog).join(DeliveryLog, DeliveryLog.delivery_pk == Delivery.id).order_by(DeliveryLog.id)
+            )
+        ]
+
+
+def test_packet_survives_421_451_and_a_dropped_connection_and_550_fails_one_recipient_alone(tmp_path: Path, smtp: SmtpServer) -> None:
+    smtp.inbox.faults = ["421", "451", "drop"]  # the first three transactions fail, each differently
+    smtp.inbox.refuse["gone@zx.example"] = "550 5.1.1 mailbox unavailable"
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=_config(tmp_path)) as (gateway, server):
+        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _urban_only())
+        status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47", timeout=60)
+        log = _deliveries_log(gateway)
+        metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
+
+    (urban,) = status["packets"]
+    states = {d["recipient"]: d["state"] for d in urban["deliveries"]}
+    assert states == {"a@zx.example": "sent", "b@zx.example": "sent", "gone@zx.example": "failed"}
+    assert urban["state"] == "partial"
+    # The send log: three transient failures, then delivered; the 550 is permanent for that address only.
+    urban_log = [(r, a, res) for r, a, res, _ in log if r in states]
+    assert [(a, res) for r, a, res in urban_log if r == "a@zx.example"] == [(1, "retry"), (2, "retry"), (3, "retry"), (4, "sent")]
+    assert [(a, res) for r, a, res in urban_log if r == "gone@zx.example"] == [(1, "retry"), (2, "retry"), (3, "retry"), (4, "failed")]
+    gone_detail = [d for r, _, res, d in log if r == "gone@zx.example" and res == "failed"]
+    assert gone_detail and gone_detail[0].startswith("550")
+    assert smtp.inbox.log[:3] == ["421 at MAIL FROM", "451 at end of DATA", "connection dropped during DATA"]
+    assert 'gateway_deliveries_total{result="failed"} 1.0' in metrics
+
+    assert len(smtp.inbox.messages) == 1, "one email for the committee, however many attempts it took"
+    rcpts, message = smtp.inbox.messages[0]
+    assert rcpts == ["a@zx.example", "b@zx.example"]
+    assert message["Message-ID"] == "<P000001-urban.r1@gateway.local>"
+    _check_packet_email(message, clues=1, subject="【线索包】2026年第47周 · 城建环保委 · 1条线索")
+    for _, m in smtp.inbox.messages:
+        assert personal_data_in(m, CALLER_NAME, CALLER_PHONE, ID_NUMBER) == []
+
+
+def _check_packet_email(message: EmailMessage, *, clues: int, subject: str) -> None:
+    raw = bytes(message)
+    assert b"=?utf-8?" in raw.split(b"\n\n", 1)[0].lower() or b"=?UTF-8?" in raw  # the Chinese subject is RFC 2047 encoded
+    assert str(message["Subject"]) == subject
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    assert "城建环保委员会：" in text.get_content() and "城建环保委员会：" in html.get_content()
+    assert "<script" not in html.get_content() and "src=\"http" not in html.get_content()  # nothing fetched from outside
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "线索包-城建环保委-2026年第47周.xlsx"
+    assert re.search(rb"filename\*(0\*)?=utf-8''%E7%BA%BF%E7%B4%A2%E5%8C%85", raw), "the Chinese file name, encoded as RFC 2231 says"
+    rows = xlsx_rows(attachment.get_content())
+    assert rows[0] == [name for name, _ in XLSX_COLUMNS]
+    assert len(rows) == 1 + clues
+    assert rows[1][1] == "社情民意信息线索" and rows[1][6] == 4 and "2611160000000" in str(rows[1][14])
+
+
+def test_the_attachment_opens_ready_to_read(tmp_path: Path, smtp: SmtpServer) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=_config(tmp_path)) as (_, server):
+        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
+        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    message = next(m for _, m in smtp.inbox.wait_for(2) if "城建环保委" in str(m["Subject"]))
+    (attachment,) = list(message.iter_attachments())
+    sheet = load_workbook(io.BytesIO(attachment.get_content())).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["C"].width == 40 and sheet.column_dimensions["N"].width == 60
+    assert sheet["A1"].font.bold
+
+
+def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens here
+    with running_gateway(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", config=_config(tmp_path),
+                         delivery_retry_s="1", delivery_horizon_h=3 / 3600) as (gateway, server):
+        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with gateway.uow.session_factory() as session:
+                states = {p.state for p in session.scalars(select(Packet))}
+            if states == {"failed"}:
+                break
+            time.sleep(0.2)
+        with gateway.uow.session_factory() as session:
+            deliveries = session.scalars(select(Delivery)).all()
+        metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
+    assert states == {"failed"}
+    assert all(d.state == "failed" and d.last_error.startswith("gave up after") and "cannot connect" in d.last_error for d in deliveries)
+    assert all(2 <= d.attempts <= 5 for d in deliveries), [d.attempts for d in deliveries]
+    assert f'gateway_deliveries_total{{result="failed"}} {float(len(deliveries))}' in metrics
+
+
+def _ack_url(message: EmailMessage) -> str:
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    (url,) = re.findall(r"http://\S+/ack/\S+", text)
+    return url
+
+
+def test_acknowledgement_link_confirms_once_and_refuses_forged_and_expired_tokens(tmp_path: Path, smtp: SmtpServer) -> None:
+    port = free_port()
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=_config(tmp_path), public_url=f"http://127.0.0.1:{port}") as (gateway, server):
+        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
+        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+        message = next(m for _, m in smtp.inbox.wait_for(2) if "城建环保委" in str(m["Subject"]))
+        link = _ack_url(message)
+        assert link.startswith(f"http://127.0.0.1:{port}/ack/")  # GATEWAY_PUBLIC_URL
+        assert link in message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+        url = link.replace(f"127.0.0.1:{port}", server.url.split("//")[1])
+
+        page = urlopen(url).read().decode()  # a link scanner's GET changes nothing
+        assert "确认收到" in page and "<form method=\"post\">" in page
+        with gateway.uow.session_factory() as session:
+            assert session.scalar(select(Packet.acknowledged_at).where(Packet.packet_id == "P000001-urban")) is None
+
+        page = urlopen(Request(url, method="POST")).read().decode()
+        assert "已确认收到" in page
+        with gateway.uow.session_factory() as session:
+            first = session.scalar(select(Packet.acknowledged_at).where(Packet.packet_id == "P000001-urban"))
+        assert first is not None
+        urlopen(Request(url, method="POST")).read()  # twice: the first time stands
+        with gateway.uow.session_factory() as session:
+            assert session.scalar(select(Packet.acknowledged_at).where(Packet.packet_id == "P000001-urban")) == first
+
+        token = url.rsplit("/", 1)[1]
+        payload, signature = token.split(".")
+        for forged in (payload + "." + signature[:-2] + "AA", payload[:-2] + "xx." + signature, "nonsense"):
+            with pytest.raises(HTTPError) as refused:
+                urlopen(Request(url.rsplit("/", 1)[0] + "/" + forged, method="POST"))
+            assert refused.value.code == 404 and "此链接无效" in refused.value.read().decode()
+        expired = gateway.ack_links.token("P000001-office", 1, utcnow() - timedelta(days=30))
+        with pytest.raises(HTTPError) as refused:
+            urlopen(Request(url.rsplit("/", 1)[0] + "/" + expired, method="POST"))
+        assert refused.value.code == 410 and "已过期" in refused.value.read().decode()
+        with gateway.uow.session_factory() as session:
+            assert session.scalar(select(Packet.acknowledged_at).where(Packet.packet_id == "P000001-office")) is None
+        metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
+    assert "gateway_packet_acknowledgements_total 1.0" in metrics
+
+
+def test_unacknowledged_packets_are_chased_once(tmp_path: Path, smtp: SmtpServer) -> None:
+    smtp.inbox.refuse["gone@zx.example"] = "550 5.1.1 mailbox unavailable"
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=_config(tmp_path), ack_chase_after_h=1) as (gateway, server):
+        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
+        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+        smtp.inbox.wait_for(2)
+        assert chase_unacknowledged(gateway) == []  # not late yet
+        later = utcnow() + timedelta(hours=2)
+        chased = chase_unacknowledged(gateway, now=later)
+        assert sorted(chased) == ["P000001-office", "P000001-urban"]
+        assert chase_unacknowledged(gateway, now=later + timedelta(days=3)) == []  # once, never again
+        metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
+    reminders = [(rcpts, m) for rcpts, m in smtp.inbox.wait_for(4) if str(m["Subject"]).startswith("【催阅】")]
+    assert len(reminders) == 2
+    rcpts, urban = next((r, m) for r, m in reminders if "城建环保委" in str(m["Subject"]))
+    assert rcpts == ["a@zx.example", "b@zx.example"]  # those who got the packet
+    assert urban["Message-ID"] == "<P000001-urban.chase@gateway.local>"
+    body = urban.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "尚未确认收到" in body and "/ack/" in body
+    assert "gateway_packet_chases_total 2.0" in metrics
+
+
+def test_daily_digest_reaches_the_office_once_with_the_triage_list(tmp_path: Path, smtp: SmtpServer) -> None:
+    from gateway.periods import SHANGHAI
+
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=_config(tmp_path)) as (gateway, server):
+        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
+        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+        before = len(smtp.inbox.wait_for(2))
+        today = utcnow().astimezone(SHANGHAI).date()
+        assert send_digest(gateway, today) is True
+        assert send_digest(gateway, today) is False  # made once per day
+        with gateway.uow.session_factory() as session:
+            (notice,) = session.scalars(select(Notice)).all()
+    assert notice.state == "sent" and notice.key == f"digest:{today.isoformat()}"
+    messages = smtp.inbox.wait_for(before + 1)
+    assert len(messages) == before + 1
+    rcpts, digest = messages[-1]
+    assert rcpts == ["office@zx.example"]
+    assert str(digest["Subject"]).startswith("【每日汇总】")
+    text = digest.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "城建环保委：P000001-urban，1条线索、4件工单" in text
+    triage = text.split("三、待分办线索")[1]
+    assert "党务政务" in triage and "3件" in triage
+    assert digest.get_body(preferencelist=("html",)) is not None
+    assert personal_data_in(digest, CALLER_NAME, CALLER_PHONE, ID_NUMBER) == []
