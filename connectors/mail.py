@@ -71,6 +71,10 @@ def parse_smtp_url(url: str) -> SmtpSettings:
             "smtps://user:pass@host:port or smtp+starttls://user:pass@host:port"
         )
     mode, default_port = modes[parts.scheme]
+    for part in (parts.username, parts.password):
+        if part and not unquote(part).isascii():
+            # smtplib sends AUTH PLAIN/LOGIN as ASCII; a non-ASCII secret would fail at every send.
+            raise ConfigError("GATEWAY_SMTP_URL: the SMTP user name and password must be ASCII (percent-encode @ : / as %40 %3A %2F)")
     return SmtpSettings(
         host=parts.hostname, port=parts.port or default_port, mode=mode,
         username=unquote(parts.username) if parts.username else None,
@@ -83,14 +87,16 @@ def _is_permanent(code: int) -> bool:
 
 
 class SmtpTransport(MailTransport):
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 30.0, ca_file: Path | None = None) -> None:
         self.settings = parse_smtp_url(url)
         self.timeout = timeout
+        self.ca_file = ca_file
         self.location = f"smtp://{self.settings.host}:{self.settings.port}"
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        # The server's certificate is always checked: against the system's CAs, or a relay's private CA.
+        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         if s.mode == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=context)
         else:
@@ -106,6 +112,8 @@ class SmtpTransport(MailTransport):
             client = self._connect()
         except smtplib.SMTPAuthenticationError as exc:
             raise TransientError(f"{self.location}: login refused ({exc.smtp_code}); check the user and password in GATEWAY_SMTP_URL") from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise TransientError(f"{self.location}: the server's certificate is not trusted ({exc.verify_message}); for a private CA set GATEWAY_SMTP_CA_FILE") from exc
         except (OSError, smtplib.SMTPException, socket.timeout) as exc:
             raise TransientError(f"{self.location}: cannot connect ({exc})") from exc
         try:
@@ -133,5 +141,5 @@ class SmtpTransport(MailTransport):
         return results
 
 
-def make_transport(smtp_url: str | None, outbox_dir: Path) -> MailTransport:
-    return SmtpTransport(smtp_url) if smtp_url else FolderTransport(outbox_dir)
+def make_transport(smtp_url: str | None, outbox_dir: Path, *, ca_file: Path | None = None) -> MailTransport:
+    return SmtpTransport(smtp_url, ca_file=ca_file) if smtp_url else FolderTransport(outbox_dir)

@@ -107,7 +107,7 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
     citizen_secret = _meta_secret(uow, "citizen_hash_key")
     gateway = Gateway(
         config=config, engine=engine, uow=uow,
-        transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
+        transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir, ca_file=settings.smtp_ca_file),
         broker=broker, actors=declared, dispatcher=dispatcher, citizen_secret=citizen_secret,
         ack_links=AckLinks(settings.public_url, _meta_secret(uow, "ack_token_key"), timedelta(days=settings.ack_valid_days)),
         retry_policy=RetryPolicy(tuple(settings.retry_waits_s), timedelta(hours=settings.delivery_horizon_h)),

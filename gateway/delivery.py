@@ -6,6 +6,7 @@ our tests) can tell it is the same packet, never a new one.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from gateway.packets import packet_view, render_email
 from gateway.routing import RoutingConfig
 from gateway.uow import UnitOfWorkFactory
 
+log = logging.getLogger(__name__)
 OPEN_STATES = ("pending", "sending", "retry")
 
 
@@ -97,6 +99,9 @@ def handle_deliver_packet(
             results = transport.send(message, [d.recipient for d in targets], name=name)
         except TransientError as exc:
             error = exc
+        except Exception as exc:  # never leave a delivery "sending": record it and retry on the schedule
+            log.exception("packet %s: sending failed unexpectedly", view.packet_id)
+            error = TransientError(f"unexpected error while sending: {exc!r}")
 
     # 3. Record what happened to each recipient, and when to try again.
     failed_now = 0
@@ -118,7 +123,9 @@ def handle_deliver_packet(
                     d.last_error = f"gave up after {d.attempts} attempt(s) in {policy.horizon.total_seconds() / 3600:g} h: {d.last_error}"
                 else:
                     d.state, d.next_attempt_at = "retry", retry_at
-            failed_now += d.state == "failed"
+            if d.state == "failed":
+                failed_now += 1
+                log.error("packet %s to %s failed for good: %s", packet.packet_id, d.recipient, d.last_error)
             uow.session.execute(
                 update(DeliveryLog).where(DeliveryLog.delivery_pk == d.id, DeliveryLog.result == "sending")
                 .values(result=d.state, finished_at=finished, detail=d.last_error)

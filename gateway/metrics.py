@@ -22,6 +22,7 @@ class Metrics:
         self.sync_last_success = Gauge("gateway_sync_last_success_timestamp_seconds", "When the pull sync last finished.", ["source"], registry=self.registry)
         self.categories = Counter("gateway_categories_total", "Work orders whose category was outside the taxonomy (unmapped) or inferred from the text.", ["outcome"], registry=self.registry)
         self.acknowledgements = Counter("gateway_packet_acknowledgements_total", "Packets whose receipt a committee confirmed.", registry=self.registry)
+        self.unacknowledged = Gauge("gateway_packets_unacknowledged_overdue", "Delivered packets not acknowledged within GATEWAY_ACK_CHASE_AFTER_H.", registry=self.registry)
         self.chases = Counter("gateway_packet_chases_total", "Reminders (催阅) sent for packets not acknowledged in time.", registry=self.registry)
         self.notices = Counter("gateway_notices_total", "The gateway's own emails (daily digest, reminders) by kind and result.", ["kind", "result"], registry=self.registry)
         self.files = Counter("gateway_drop_files_total", "Drop-folder files by outcome.", ["outcome"], registry=self.registry)

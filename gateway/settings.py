@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/gateway.db.")
     broker_url: str | None = Field(None, description="redis://… or amqp://…; unset: workers run in-process.")
     smtp_url: str | None = Field(None, description="smtp://host:port, smtps://user:pass@host:port, smtp+starttls://…; unset: .eml files.")
+    smtp_ca_file: Path | None = Field(None, description="PEM file of the CA that signed the SMTP relay's certificate, if not a public one.")
     mail_from: str = Field("区政协接诉即办信息共享平台 <gateway@localhost>", description="From: of clue packets.")
     mail_domain: str = Field("gateway.local", description="Right-hand side of Message-IDs.")
     outbox_dir: Path | None = Field(None, description="Folder for .eml files when no SMTP server is set; default <data_dir>/outbox.")

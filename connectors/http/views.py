@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from gateway.intake_writer import IntakeWriter
 from gateway.signing import Verified, verify
 from gateway.status import report_status, work_order_status
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 GATEWAY = web.AppKey("gateway", Gateway)
 WRITER = web.AppKey("intake_writer", IntakeWriter)
@@ -157,4 +159,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[GATEWAY].metrics.exposition(), content_type="text/plain", charset="utf-8")
+    gw = request.app[GATEWAY]
+
+    def from_database() -> None:
+        # State, not events: read from the database at scrape time, so every process reports the same figure.
+        from gateway.notices import unacknowledged_overdue
+
+        with gw.uow.read_session() as session:
+            gw.metrics.unacknowledged.set(unacknowledged_overdue(session, gw.settings.ack_chase_after_h))
+
+    try:
+        await in_thread(from_database)
+    except Exception:  # the database is away: the rest of the metrics still answer
+        log.warning("metrics: could not read the database-backed gauges", exc_info=True)
+    return web.Response(body=gw.metrics.exposition(), content_type="text/plain", charset="utf-8")

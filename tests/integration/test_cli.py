@@ -63,8 +63,11 @@ def test_a_bad_smtp_url_is_explained(tmp_path: Path) -> None:
 
 
 def test_db_upgrade_and_current(tmp_path: Path) -> None:
-    assert "revision 0005" in run("db", "upgrade", cwd=tmp_path).stdout
-    assert run("db", "current", cwd=tmp_path).stdout.strip() == "0005"
+    from gateway.db.migrate import head
+
+    assert head() == "0006"
+    assert f"revision {head()}" in run("db", "upgrade", cwd=tmp_path).stdout
+    assert run("db", "current", cwd=tmp_path).stdout.strip() == head()
 
 
 def test_worker_without_a_broker_says_what_to_do(tmp_path: Path) -> None:

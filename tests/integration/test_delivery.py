@@ -162,7 +162,8 @@ def _ack_url(message: EmailMessage) -> str:
 
 def test_acknowledgement_link_confirms_once_and_refuses_forged_and_expired_tokens(tmp_path: Path, smtp: SmtpServer) -> None:
     port = free_port()
-    with running_gateway(tmp_path, smtp_url=smtp.url, config=_config(tmp_path), public_url=f"http://127.0.0.1:{port}") as (gateway, server):
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=_config(tmp_path), public_url=f"http://127.0.0.1:{port}",
+                         ack_chase_after_h=1 / 3600) as (gateway, server):
         call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
         wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
         message = next(m for _, m in smtp.inbox.wait_for(2) if "城建环保委" in str(m["Subject"]))
@@ -197,8 +198,10 @@ def test_acknowledgement_link_confirms_once_and_refuses_forged_and_expired_token
         assert refused.value.code == 410 and "已过期" in refused.value.read().decode()
         with gateway.uow.session_factory() as session:
             assert session.scalar(select(Packet.acknowledged_at).where(Packet.packet_id == "P000001-office")) is None
+        time.sleep(1.1)  # past the (one-second) acknowledgement time
         metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
     assert "gateway_packet_acknowledgements_total 1.0" in metrics
+    assert "gateway_packets_unacknowledged_overdue 1.0" in metrics  # the office's packet; urban's was acknowledged
 
 
 def test_unacknowledged_packets_are_chased_once(tmp_path: Path, smtp: SmtpServer) -> None:
@@ -247,3 +250,51 @@ def test_daily_digest_reaches_the_office_once_with_the_triage_list(tmp_path: Pat
     assert "党务政务" in triage and "3件" in triage
     assert digest.get_body(preferencelist=("html",)) is not None
     assert personal_data_in(digest, CALLER_NAME, CALLER_PHONE, ID_NUMBER) == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # smtps: the whole connection is TLS
+@pytest.mark.parametrize("mode", ["smtp+starttls", "smtps"])
+def test_packet_goes_over_tls_with_login(mode: str, tmp_path: Path) -> None:
+    import ssl
+
+    from tests.helpers.smtp import login_required, self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    # aiosmtpd offers AUTH only after STARTTLS unless told that an implicit-TLS connection is secure too.
+    tls = {"tls_context": context, "require_starttls": True} if mode == "smtp+starttls" else {"ssl_context": context, "auth_require_tls": False}
+    server = SmtpServer(auth_required=True, authenticator=login_required("gateway", "p@ss:w0rd/%"), **tls).start()
+    try:
+        url = f"{mode}://gateway:p%40ss%3Aw0rd%2F%25@127.0.0.1:{server.controller.port}"
+        with running_gateway(tmp_path, smtp_url=url, smtp_ca_file=cert, config=_config(tmp_path)) as (_, gw_server):
+            call(gw_server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _urban_only())
+            status = wait_for_state(gw_server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+        ((rcpts, message),) = server.inbox.wait_for(1)
+    finally:
+        server.stop()
+    assert status["packets"][0]["state"] == "delivered"
+    assert rcpts == ["a@zx.example", "b@zx.example", "gone@zx.example"]
+    assert message["Message-ID"] == "<P000001-urban.r1@gateway.local>"
+
+
+def test_untrusted_certificate_is_not_sent_to_and_the_error_says_what_to_set(tmp_path: Path) -> None:
+    import ssl
+
+    from connectors.mail import SmtpTransport
+    from gateway.errors import TransientError
+    from tests.helpers.smtp import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = SmtpServer(ssl_context=context).start()
+    try:
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = "x", "gw@zx.example", "a@zx.example"
+        message.set_content("x")
+        with pytest.raises(TransientError, match="GATEWAY_SMTP_CA_FILE"):
+            SmtpTransport(f"smtps://127.0.0.1:{server.controller.port}").send(message, ["a@zx.example"], name="x")
+    finally:
+        server.stop()
+    assert server.inbox.messages == []
