@@ -82,6 +82,11 @@ def parse_smtp_url(url: str) -> SmtpSettings:
     )
 
 
+def _reply(code: int, text: bytes | str) -> str:
+    """The server's answer as a person reads it: `550 5.1.1 mailbox unavailable`."""
+    return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
+
+
 def _is_permanent(code: int) -> bool:
     return 500 <= code < 600
 
@@ -122,7 +127,7 @@ class SmtpTransport(MailTransport):
             refused = exc.recipients
         except smtplib.SMTPResponseException as exc:
             # Sender refused or data refused: the same for every recipient.
-            result = RecipientResult(ok=False, permanent=_is_permanent(exc.smtp_code), error=f"{exc.smtp_code} {exc.smtp_error!r}")
+            result = RecipientResult(ok=False, permanent=_is_permanent(exc.smtp_code), error=_reply(exc.smtp_code, exc.smtp_error))
             return {r: result for r in recipients}
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientError(f"{self.location}: connection lost while sending ({exc})") from exc
@@ -135,7 +140,7 @@ class SmtpTransport(MailTransport):
         for recipient in recipients:
             if recipient in refused:
                 code, text = refused[recipient]
-                results[recipient] = RecipientResult(ok=False, permanent=_is_permanent(code), error=f"{code} {text!r}")
+                results[recipient] = RecipientResult(ok=False, permanent=_is_permanent(code), error=_reply(code, text))
             else:
                 results[recipient] = RecipientResult(ok=True)
         return results

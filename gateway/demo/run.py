@@ -156,6 +156,14 @@ def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
         statuses.append(asyncio.run(_wait_one(server.url, secret, week.express["report_id"], console)))
         timings[week.express["report_id"] + " delivered"] = time.monotonic() - started
         _show(console, statuses, week, run_dir, time.monotonic() - started, timings)
+        from gateway.notices import office_recipients, send_digest
+        from gateway.periods import SHANGHAI
+
+        today = datetime.now(SHANGHAI).date()
+        send_digest(gateway, today)  # normally each morning for the day before; here at once, for today
+        console.print(f"office digest (每日汇总) of {today} to {', '.join(office_recipients(gateway))}: "
+                      f"{gateway_outbox(run_dir)}digest-{today.isoformat()}.eml  ·  `gateway packets show P000001-urban` shows a packet and its send log "
+                      f"(with GATEWAY_DATA_DIR={run_dir})")
     finally:
         server.stop()
         simulator.stop()

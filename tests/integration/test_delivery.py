@@ -77,6 +77,8 @@ def test_packet_survives_421_451_and_a_dropped_connection_and_550_fails_one_reci
         log = _deliveries_log(gateway)
         metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
 
+    print("server:", *smtp.inbox.log, sep="\n  ")  # shown with -s: the delivery log of this test
+    print("send log (recipient, attempt, result, server's answer):", *log, sep="\n  ")
     (urban,) = status["packets"]
     states = {d["recipient"]: d["state"] for d in urban["deliveries"]}
     assert states == {"a@zx.example": "sent", "b@zx.example": "sent", "gone@zx.example": "failed"}
