@@ -65,5 +65,13 @@ class SignedClient:
         path = "/api/v1/reports/upload" + ("?partial=true" if partial else "")
         return await self._request("POST", path, body, content_type)
 
+    async def send_json(self, method: str, path: str, data: Any) -> Answer:
+        """POST or PATCH a JSON document (Table 1s, supervision updates)."""
+        return await self._request(method, path, json.dumps(data, ensure_ascii=False, default=str).encode("utf-8"), "application/json; charset=utf-8")
+
+    async def upload_file(self, path: str, fields: dict[str, str], filename: str, content: bytes) -> Answer:
+        body, content_type = encode_multipart(fields, filename, content)
+        return await self._request("POST", path, body, content_type)
+
     async def get(self, path: str) -> Answer:
         return await self._request("GET", path)

@@ -28,6 +28,7 @@ from gateway.screening import Screening
 from gateway.settings import ClientKey, GatewayConfig, Settings, load_config
 from gateway.taxonomy import Taxonomy
 from gateway.uow import UnitOfWorkFactory
+from gateway.workdays import WorkCalendar
 from workers import actors as actor_module
 from workers.dispatch import Dispatcher
 
@@ -47,6 +48,7 @@ class Gateway:
     ack_links: AckLinks
     retry_policy: RetryPolicy
     normalizer: Normalizer
+    calendar: WorkCalendar
     metrics: Metrics = field(default_factory=Metrics)
 
     @property
@@ -111,11 +113,13 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
         broker=broker, actors=declared, dispatcher=dispatcher, citizen_secret=citizen_secret,
         ack_links=AckLinks(settings.public_url, _meta_secret(uow, "ack_token_key"), timedelta(days=settings.ack_valid_days)),
         retry_policy=RetryPolicy(tuple(settings.retry_waits_s), timedelta(hours=settings.delivery_horizon_h)),
+        calendar=WorkCalendar(config.calendar),
         normalizer=Normalizer(
             taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
             classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,
             screening=Screening([(p.reason, p.pattern) for p in config.screening.patterns]),
         ),
     )
+    gateway.calendar.on_fallback = lambda year: gateway.metrics.calendar_fallback.labels(str(year)).inc()
     actor_module.bind(gateway)
     return gateway

@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.cli_packets import add_parsers as packet_parsers
 
     packet_parsers(sub)
+    from gateway.cli_loop import add_parsers as loop_parsers
+
+    loop_parsers(sub)
 
     db = sub.add_parser("db", help="database schema: upgrade, current").add_subparsers(dest="db_command", metavar="ACTION", required=True)
     p = db.add_parser("upgrade", help="create or upgrade the schema (Alembic)")

@@ -27,6 +27,12 @@ class Unauthorized(GatewayError):
     type = "/problems/unauthorized"
 
 
+class Forbidden(GatewayError):
+    status = 403
+    title = "Forbidden"
+    type = "/problems/forbidden"
+
+
 class NotFound(GatewayError):
     status = 404
     title = "Not found"

@@ -25,6 +25,13 @@ class Metrics:
         self.unacknowledged = Gauge("gateway_packets_unacknowledged_overdue", "Delivered packets not acknowledged within GATEWAY_ACK_CHASE_AFTER_H.", registry=self.registry)
         self.chases = Counter("gateway_packet_chases_total", "Reminders (催阅) sent for packets not acknowledged in time.", registry=self.registry)
         self.notices = Counter("gateway_notices_total", "The gateway's own emails (daily digest, reminders) by kind and result.", ["kind", "result"], registry=self.registry)
+        self.urges = Counter("gateway_urges_total", "Reminders sent: a missing Table 1 (催报) or an overdue supervision entry (催办).", ["reason"], registry=self.registry)
+        self.table1_received = Counter("gateway_table1_received_total", "Table 1s received (first filing), on time or late.", ["timeliness"], registry=self.registry)
+        self.table1 = Gauge("gateway_table1", "Table 1s by state: due (announced, not yet due), missing (past due), on_time, late.", ["state"], registry=self.registry)
+        self.supervision = Gauge("gateway_supervision_entries", "Supervision entries (督办) open, and of them overdue.", ["state"], registry=self.registry)
+        self.calendar_fallback = Counter("gateway_calendar_fallback_days_total", "Days decided Monday–Friday because the official calendar of their year is unknown.", ["year"], registry=self.registry)
+        self.feedback = Counter("gateway_feedback_pushes_total", "Feedback pushes to the command center by result: sent, retry, failed.", ["result"], registry=self.registry)
+        self.feedback_last_success = Gauge("gateway_feedback_last_success_timestamp_seconds", "When a feedback document last reached the command center.", registry=self.registry)
         self.files = Counter("gateway_drop_files_total", "Drop-folder files by outcome.", ["outcome"], registry=self.registry)
 
     def normalized(self, summary: Any) -> None:

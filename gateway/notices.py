@@ -34,8 +34,8 @@ OPEN = ("pending", "sending", "retry")
 
 
 def office_recipients(gateway: "Gateway") -> list[str]:
-    """The office is the triage committee of the routing configuration: only configured addresses receive mail."""
-    return list(gateway.routing.committee(gateway.routing.triage).emails)
+    """The routing configuration's office_emails, or else its triage committee's: only configured addresses receive mail."""
+    return list(gateway.routing.office_emails or gateway.routing.committee(gateway.routing.triage).emails)
 
 
 def _store(session: Session, *, key: str, kind: str, message: EmailMessage, recipients: list[str]) -> Notice | None:
@@ -113,6 +113,13 @@ def _email(gateway: "Gateway", *, subject: str, recipients: list[str], message_i
     if html is not None:
         msg.add_alternative(html, subtype="html")
     return msg
+
+
+def queue_notice(gateway: "Gateway", session: Session, *, key: str, kind: str, recipients: list[str], subject: str, text: str) -> Notice | None:
+    """A plain-text notice, made once per key (the caller commits its own changes and then calls send_due)."""
+    domain = gateway.settings.mail_domain
+    message = _email(gateway, subject=subject, recipients=recipients, message_id=f"<{key.replace(':', '.')}@{domain}>", text=text, html=None)
+    return _store(session, key=key, kind=kind, message=message, recipients=recipients)
 
 
 # ---- 催阅: one reminder per packet not acknowledged in time -------------------------------------------

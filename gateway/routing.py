@@ -125,6 +125,14 @@ class RoutingConfig(BaseModel):
                 return committee
         raise KeyError(committee_id)
 
+    def committee_of_workstation(self, name: str) -> str | None:
+        """The committee whose workstations include this one (by name), if any."""
+        for committee in self.committees:
+            for station in committee.workstations:
+                if (station if isinstance(station, str) else station.name) == name:
+                    return committee.id
+        return None
+
     def allowed_recipients(self) -> set[str]:
         return {addr for c in self.committees for addr in c.emails} | set(self.office_emails)
 

@@ -21,9 +21,16 @@ log = logging.getLogger(__name__)
 def _housekeeping(gateway: Gateway) -> None:
     from gateway.notices import chase_unacknowledged, send_due
 
+    from gateway.consultations import chase_consultations
+
     gateway.dispatcher.sweep(gateway.settings.stalled_after_s)
     chase_unacknowledged(gateway)
+    chase_consultations(gateway)
     send_due(gateway)
+    if gateway.settings.feedback_url or gateway.settings.pull_url:
+        from gateway.feedback import retry_pending
+
+        retry_pending(gateway)
     cutoff = utcnow() - timedelta(seconds=2 * gateway.settings.signature_window_s)
     with gateway.uow.session_factory() as session:
         session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
@@ -71,6 +78,25 @@ async def _digest_on_schedule(gateway: Gateway) -> None:
             log.exception("daily digest failed")
 
 
+async def _feedback_on_schedule(gateway: Gateway) -> None:
+    from gateway.feedback import push_month
+    from gateway.periods import SHANGHAI
+    from gateway.sync import next_run
+    from gateway.table2 import previous_month
+
+    loop = asyncio.get_running_loop()
+    while True:
+        now = datetime.now(UTC)
+        due = next_run(gateway.settings.feedback_schedule, now, setting="GATEWAY_FEEDBACK_SCHEDULE")
+        await asyncio.sleep(max(0.0, (due - now).total_seconds()))
+        month = previous_month(due.astimezone(SHANGHAI).date())
+        try:
+            result = await loop.run_in_executor(None, push_month, gateway, month)
+            log.info("monthly feedback %s: %s after %d attempt(s)", result.idempotency_key, result.state, result.attempts)
+        except Exception:  # kept as pending or failed on its row; the sweep or an operator takes it from there
+            log.exception("monthly feedback for %s failed", month)
+
+
 async def _watch_drop_folder(gateway: Gateway) -> None:
     from gateway.dropfolder import DropFolder
 
@@ -97,6 +123,9 @@ def background_tasks(gateway: Gateway, *, sweep: bool) -> list[Callable[[Gateway
         tasks.append(_sync_on_schedule)
     if gateway.settings.drop_dir is not None:
         tasks.append(_watch_drop_folder)
+    if sweep and gateway.settings.feedback_schedule.strip() and (gateway.settings.feedback_url or gateway.settings.pull_url):
+        next_run(gateway.settings.feedback_schedule, datetime.now(UTC), setting="GATEWAY_FEEDBACK_SCHEDULE")
+        tasks.append(_feedback_on_schedule)
     if sweep and gateway.settings.digest_schedule.strip():
         next_run(gateway.settings.digest_schedule, datetime.now(UTC), setting="GATEWAY_DIGEST_SCHEDULE")  # refuse a bad expression at start
         tasks.append(_digest_on_schedule)

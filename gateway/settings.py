@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
+from gateway.workdays import CalendarOverrides
 from gateway.routing import RoutingConfig, bundled_routing_path, load_routing, parse_routing
 from gateway.yamlconfig import load_yaml, validate_at
 
@@ -60,6 +61,14 @@ class Settings(BaseSettings):
     taxonomy_file: Path | None = Field(None, description="Category taxonomy CSV (一级分类,二级分类,三级分类); default: the bundled one.")
     gazetteer_file: Path | None = Field(None, description="Gazetteer YAML (district, streets and their communities); default: the bundled example district.")
     category_min_confidence: float = Field(0.5, ge=0, le=1, description="An inferred category below this confidence sends the work order to triage.")
+    calendar_file: Path | None = Field(None, description="Holidays and make-up working days the chinese-calendar package does not know (YAML: holidays, workdays).")
+    hall_name: str = Field("协商议事厅", description="Name in the titles of 附表1/附表2, e.g. 通州协商议事厅.")
+    feedback_url: str | None = Field(None, description="Base URL for POST /api/v1/feedback; default GATEWAY_PULL_URL.")
+    feedback_key: str | None = Field(None, description="keyid:secret the feedback push is signed with; default GATEWAY_PULL_KEY.")
+    feedback_schedule: str = Field("0 9 1 * *", description="Cron expression, Asia/Shanghai, for pushing the previous month's feedback inside `gateway run`/`api`; empty: only on demand.")
+    feedback_timeout_s: float = Field(30.0, gt=0, description="How long one feedback request may take.")
+    feedback_max_attempts: int = Field(6, ge=1, description="Attempts of one feedback push before it waits for the next sweep.")
+    feedback_backoff_s: float = Field(2.0, gt=0, description="Base of the exponential backoff between feedback attempts (full jitter, at most 60 s, never sooner than Retry-After).")
     drop_dir: Path | None = Field(None, description="Folder watched for report files by `gateway run`; unset: no drop folder.")
     drop_poll_s: float = Field(5.0, description="How often the drop folder is looked at.")
     drop_client_id: str = Field("drop-folder", description="Whose reports the dropped files are.")
@@ -116,6 +125,7 @@ class ClientKey(BaseModel):
     secrets: Annotated[list[Annotated[str, Field(min_length=16)]], Field(min_length=1, max_length=2)]
     revoked: bool = False
     name: str | None = None
+    workstation: str | None = Field(None, description="A workstation's key: it files and reads Table 1s of this workstation only.")
 
 
 class ScreeningPattern(BaseModel):
@@ -149,6 +159,7 @@ class FileConfig(BaseModel):
     clients: list[ClientKey] = Field(default_factory=list)
     routing: Any = None
     screening: ScreeningConfig = Field(default_factory=ScreeningConfig)
+    calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
 
 
 @dataclass
@@ -157,6 +168,7 @@ class GatewayConfig:
     routing: RoutingConfig
     clients: dict[str, ClientKey] = field(default_factory=dict)
     screening: ScreeningConfig = field(default_factory=ScreeningConfig)
+    calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
 
 
 def parse_client_keys(value: str) -> list[ClientKey]:
@@ -204,4 +216,10 @@ def load_config(**overrides: Any) -> GatewayConfig:
             existing.secrets = [*existing.secrets, key.secrets[0]][-2:]
         elif not existing:
             clients[key.key_id] = key
-    return GatewayConfig(settings=settings, routing=routing, clients=clients, screening=file_cfg.screening)
+    calendar = file_cfg.calendar
+    if settings.calendar_file is not None:
+        from gateway.workdays import load_overrides
+
+        extra = load_overrides(settings.calendar_file)
+        calendar = CalendarOverrides(holidays=[*calendar.holidays, *extra.holidays], workdays=[*calendar.workdays, *extra.workdays])
+    return GatewayConfig(settings=settings, routing=routing, clients=clients, screening=file_cfg.screening, calendar=calendar)

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from connectors.http import ack, views
+from connectors.http import ack, loop, views
 from connectors.http.openapi import build_openapi
 from connectors.http.problems import make_middleware
 from gateway.bootstrap import Gateway
@@ -51,6 +51,10 @@ def create_app(gateway: Gateway) -> web.Application:
     # "upload" is the file-upload resource, never a report id (see docs/decisions.md).
     app.router.add_get(r"/api/v1/reports/{report_id:(?!upload$)[^/]+}", views.get_report)
     app.router.add_get("/api/v1/work-orders/{ticket_no}", views.get_work_order)
+    app.router.add_post("/api/v1/consultations", loop.post_consultation)
+    app.router.add_post("/api/v1/consultations/upload", loop.upload_consultation)
+    app.router.add_get(r"/api/v1/consultations/{consultation_id:(?!upload$)[^/]+}", loop.get_consultation)
+    app.router.add_patch("/api/v1/supervision/{supervision_id}", loop.patch_supervision)
     app.router.add_get("/ack/{token}", ack.show)
     app.router.add_post("/ack/{token}", ack.confirm)
     return app

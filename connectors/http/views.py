@@ -165,8 +165,17 @@ async def metrics(request: web.Request) -> web.Response:
         # State, not events: read from the database at scrape time, so every process reports the same figure.
         from gateway.notices import unacknowledged_overdue
 
+        from gateway.consultations import loop_figures
+        from gateway.db.models import utcnow
+        from gateway.periods import SHANGHAI
+
         with gw.uow.read_session() as session:
             gw.metrics.unacknowledged.set(unacknowledged_overdue(session, gw.settings.ack_chase_after_h))
+            figures = loop_figures(session, utcnow().astimezone(SHANGHAI).date())
+        for state in ("due", "missing", "on_time", "late"):
+            gw.metrics.table1.labels(state).set(getattr(figures, f"table1_{state}"))
+        gw.metrics.supervision.labels("open").set(figures.supervision_open)
+        gw.metrics.supervision.labels("overdue").set(figures.supervision_overdue)
 
     try:
         await in_thread(from_database)

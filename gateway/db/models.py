@@ -352,3 +352,108 @@ class ReportChunk(Base):
     record_count: Mapped[int] = mapped_column(Integer)
     records: Mapped[list[Any] | None] = mapped_column(JSON, doc="Validated records (personal data) until normalized, unless kept by configuration.")
     normalized_at: Mapped[datetime | None]
+
+
+class Consultation(Base):
+    """A consultation activity and its current Table 1 (附表1); earlier versions in consultation_revisions."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (UniqueConstraint("workstation", "activity_key", name="uq_consultation_activity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[str] = mapped_column(String(40), unique=True)
+    workstation: Mapped[str] = mapped_column(String(200))
+    activity_key: Mapped[str] = mapped_column(String(400), doc="activity_id, or date|topic when none was given.")
+    client_id: Mapped[str] = mapped_column(String(64))
+    committee_id: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    activity_date: Mapped[date] = mapped_column(Date, index=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    planned: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    due_on: Mapped[date] = mapped_column(Date)
+    calendar_official: Mapped[bool] = mapped_column(Boolean, default=True)
+    received_at: Mapped[datetime | None] = mapped_column(doc="When the first Table 1 with items arrived.")
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    chased_at: Mapped[datetime | None] = mapped_column(doc="When a missing Table 1 was chased (催报).")
+
+
+class ConsultationRevision(Base):
+    __tablename__ = "consultation_revisions"
+    __table_args__ = (UniqueConstraint("consultation_pk", "revision", name="uq_consultation_revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_pk: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsultationItem(Base):
+    """An item of the current revision, with its checked links to clues and work orders."""
+
+    __tablename__ = "consultation_items"
+    __table_args__ = (UniqueConstraint("consultation_pk", "seq", name="uq_consultation_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_pk: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    clue_ids: Mapped[list[Any]] = mapped_column(JSON)
+    ticket_nos: Mapped[list[Any]] = mapped_column(JSON, doc="Named directly, plus those behind the named clues.")
+
+
+class Supervision(Base):
+    """督办: an item not resolved on site, followed until it is done (seed 002's sheet)."""
+
+    __tablename__ = "supervisions"
+    __table_args__ = (UniqueConstraint("consultation_pk", "item_seq", name="uq_supervision_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supervision_id: Mapped[str] = mapped_column(String(40), unique=True)
+    consultation_pk: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    item_seq: Mapped[int] = mapped_column(Integer)
+    suggestion: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    committee_id: Mapped[str] = mapped_column(String(64))
+    assigned_unit: Mapped[str | None] = mapped_column(String(200))
+    supervisor: Mapped[str | None] = mapped_column(String(100))
+    progress: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
+    way_forward: Mapped[str | None] = mapped_column(Text)
+    reporting_department: Mapped[str | None] = mapped_column(String(200))
+    reporting_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default="open", doc="open, done, withdrawn (the item changed in a revision).")
+    due_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None]
+    chased_at: Mapped[datetime | None]
+
+
+class FeedbackPush(Base):
+    """The month's feedback document to the command center, as pushed (INTEGRATION.md section 3)."""
+
+    __tablename__ = "feedback_pushes"
+    __table_args__ = (UniqueConstraint("month", "revision", name="uq_feedback_month_revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    revision: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending", doc="pending, sent, failed (a permanent refusal).")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
