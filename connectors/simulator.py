@@ -39,6 +39,7 @@ class SimulatorState:
     pages_served: int = 0
     feedback: dict[str, dict[str, Any]] = field(default_factory=dict)
     feedback_requests: int = 0
+    feedback_log: list[tuple[str | None, str]] = field(default_factory=list)  # (Idempotency-Key, fault or "ok") per request
 
 
 STATE = web.AppKey("simulator", SimulatorState)
@@ -96,13 +97,35 @@ async def list_reports(request: web.Request) -> web.StreamResponse:
 
 
 async def receive_feedback(request: web.Request) -> web.Response:
+    """Stores the document under its Idempotency-Key; the same fault plan as the pull API applies."""
     state = request.app[STATE]
     state.feedback_requests += 1
     body = await request.read()
     _check_signature(request, body, state)
     key = request.headers.get("Idempotency-Key")
+    fault = state.plan.pop(0) if state.plan else None
+    if fault:
+        state.faults_served.append(fault)
+    state.feedback_log.append((key, fault or "ok"))
+    if fault in ("500", "502", "503", "408"):
+        return web.json_response({"title": "injected", "status": int(fault)}, status=int(fault))
+    if fault == "429":
+        return web.json_response({"title": "slow down", "status": 429}, status=429, headers={"Retry-After": "1"})
+    if fault in ("400", "401", "422"):
+        return web.json_response({"title": "refused", "status": int(fault), "detail": "injected permanent refusal"}, status=int(fault))
+    if fault == "slow":
+        await asyncio.sleep(state.slow_s)
+    if fault == "drop":
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()  # never reaches the client
     if not key:
         return web.json_response({"title": "Idempotency-Key required", "status": 400}, status=400)
+    if fault == "lost_answer":  # stored, but the answer never arrives: the retry must not make a second document
+        state.feedback[key] = json.loads(body)
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
     state.feedback[key] = json.loads(body)
     return web.json_response({"accepted": key}, status=200)
 

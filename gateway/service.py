@@ -243,6 +243,8 @@ class AppThread(LoopThread):
     """Any aiohttp application (the command-center simulator, a baseline) served from a thread."""
 
     def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+
         async def main(ready: Callable[[int], None], stop: asyncio.Event) -> None:
             await serve_app(app, host=host, port=port, ready=ready, stop=stop)
 
