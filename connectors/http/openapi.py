@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from contracts import Problem, Receipt, Report, ReportKind
+from contracts.consultations import Consultation, ConsultationReceipt, SupervisionUpdate
 from contracts.status import Health, ReportStatus, WorkOrderStatus
 
 REF = "#/components/schemas/{model}"
@@ -27,6 +28,7 @@ def build_openapi() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], str]] = [
         (Report, "validation"), (Receipt, "serialization"), (Problem, "serialization"),
         (ReportStatus, "serialization"), (WorkOrderStatus, "serialization"), (Health, "serialization"),
+        (Consultation, "validation"), (ConsultationReceipt, "serialization"), (SupervisionUpdate, "validation"),
     ]
     refs, top = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
     ref = {model: refs[(model, mode)]["$ref"] for model, mode in models}  # type: ignore[index]
@@ -41,6 +43,16 @@ def build_openapi() -> dict[str, Any]:
         "413": _problem(problem, "The body is larger than the configured limit."),
         "415": _problem(problem, "Wrong content type."),
         "422": _problem(problem, "Not valid: `errors` names every bad field, with the record index (or spreadsheet row)."),
+    }
+    table1_responses = {
+        "201": {"description": "Stored: the activity's first Table 1.", "content": {"application/json": {"schema": {"$ref": ref[ConsultationReceipt]}}}},
+        "200": {"description": "A revision, or the same document again (nothing changed).",
+                "content": {"application/json": {"schema": {"$ref": ref[ConsultationReceipt]}}}},
+        "401": unauthorized,
+        "403": _problem(problem, "This workstation's key cannot file for another workstation."),
+        "413": _problem(problem, "The body is larger than the configured limit."),
+        "415": _problem(problem, "Wrong content type."),
+        "422": _problem(problem, "Not valid (every problem named, with the form's row for a spreadsheet), or links to unknown clues or tickets."),
     }
     partial_param = {
         "name": "partial", "in": "query", "required": False,
@@ -123,6 +135,60 @@ def build_openapi() -> dict[str, Any]:
                         "200": {"description": "The work order.", "content": {"application/json": {"schema": {"$ref": ref[WorkOrderStatus]}}}},
                         "401": unauthorized,
                         "404": _problem(problem, "No such work order."),
+                    },
+                }
+            },
+            "/api/v1/consultations": {
+                "post": {
+                    "operationId": "fileConsultation",
+                    "summary": "File a Table 1 (附表1 协商议事活动开展情况表), or a revision of one",
+                    "description": "Signed with the workstation's key (which files for its own workstation only). Filing the same "
+                                   "activity again (same activity_id, or same date and topic) is a revision; every revision is kept. "
+                                   "Due 3 working days after the activity on the official calendar; a later one is accepted and marked late.",
+                    "security": SIGNED,
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": ref[Consultation]}}}},
+                    "responses": table1_responses,
+                }
+            },
+            "/api/v1/consultations/upload": {
+                "post": {
+                    "operationId": "uploadConsultation",
+                    "summary": "File a Table 1 as the filled 附表1 form (.xlsx; `gateway template table1` writes a blank one)",
+                    "security": SIGNED,
+                    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                                       "activity_id": {"type": "string", "maxLength": 100}},
+                    }}}},
+                    "responses": table1_responses,
+                }
+            },
+            "/api/v1/consultations/{consultation_id}": {
+                "get": {
+                    "operationId": "consultationStatus",
+                    "summary": "A Table 1 as filed, its revisions, items, links and supervision entries",
+                    "security": SIGNED,
+                    "parameters": [{"name": "consultation_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The Table 1.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                        "401": unauthorized,
+                        "404": _problem(problem, "No such Table 1 for this key (another workstation's is not shown)."),
+                    },
+                }
+            },
+            "/api/v1/supervision/{supervision_id}": {
+                "patch": {
+                    "operationId": "updateSupervision",
+                    "summary": "Progress of a supervision entry (督办): progress, problems, way forward, done",
+                    "security": SIGNED,
+                    "parameters": [{"name": "supervision_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": ref[SupervisionUpdate]}}}},
+                    "responses": {
+                        "200": {"description": "The entry as it is now.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                        "401": unauthorized,
+                        "404": _problem(problem, "No such entry for this key."),
+                        "415": _problem(problem, "Wrong content type."),
+                        "422": _problem(problem, "Not valid, or the entry was withdrawn."),
                     },
                 }
             },

@@ -122,6 +122,41 @@ def _show(console: Console, statuses: list[dict[str, Any]], week: Any, run_dir: 
         console.print(Panel(excerpt, title=f"{first_file.name} · Subject: {message['Subject']}", expand=False))
 
 
+async def _file_results(url: str, gateway: Any, console: Console, activity: date) -> list[dict[str, Any]]:
+    """Workstations file Table 1s for the week's 协商议事备选议题, each with its own key, as they would after their meetings."""
+    from sqlalchemy import select
+
+    from gateway.db.models import Clue
+
+    with gateway.uow.read_session() as session:
+        clues = session.scalars(select(Clue).where(Clue.clue_type == "consultation_topic").order_by(Clue.id).limit(3)).all()
+    receipts = []
+    async with aiohttp.ClientSession() as http:
+        for n, clue in enumerate(clues, start=1):
+            station = clue.workstations[0] if clue.workstations else "城建界别活动组"
+            key_id, secret = f"demo-ws-{n}", secrets.token_hex(24)
+            gateway.config.clients[key_id] = ClientKey(key_id=key_id, secrets=[secret], workstation=station)
+            topic = clue.title.split("：")[0].split("·")[-1] + "问题协商"
+            table1 = {
+                "activity_id": f"demo-{clue.clue_id}", "workstation": station, "topic": topic,
+                "period": {"start": activity.isoformat(), "end": activity.isoformat()},
+                "members": ["张委员", "李委员", "王委员"], "responsible_person": "刘站长", "committee_director": "陈主任",
+                "items": [
+                    {"text": f"{topic}：现场协调相关单位当场答复", "outcome": "on_site", "clue_ids": [clue.clue_id]},
+                    {"text": f"{topic}：协调职能部门限期整改", "outcome": "short_term", "clue_ids": [clue.clue_id], "assigned_unit": "区城市管理委"},
+                    {"text": f"{topic}：涉及规划调整，形成提案线索", "outcome": "unresolved", "clue_ids": [clue.clue_id]},
+                ][: 3 if n != 2 else 2],
+            }
+            answer = await SignedClient(http, url, key_id, secret).send_json("POST", "/api/v1/consultations", table1)
+            if answer.status in (200, 201):
+                receipts.append(answer.body)
+                console.print(f"附表1 from {station} ({key_id}): {answer.body['consultation_id']}, due {answer.body['due_on']}, "
+                              + ("late" if answer.body["late"] else "on time") + f", supervision {', '.join(answer.body['supervision_ids']) or '—'}")
+            else:
+                console.print(f"[red]附表1 from {station} refused: {answer.status} {answer.body}[/red]")
+    return receipts
+
+
 async def _pull(gateway: Any, console: Console, simulator_url: str) -> Any:
     from gateway.sync import sync_once
 
@@ -160,6 +195,16 @@ def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
         from gateway.periods import SHANGHAI
 
         today = datetime.now(SHANGHAI).date()
+        activity = monday + timedelta(days=4)  # the week's Friday: the workstations met on the topics
+        asyncio.run(_file_results(server.url, gateway, console, activity))
+        from gateway.feedback import push_month
+        from gateway.table2 import monthly_summary, render_text
+
+        month = f"{activity.year}-{activity.month:02d}"
+        with gateway.uow.read_session() as session:
+            console.print(Panel(render_text(monthly_summary(session, month), gateway.settings.hall_name), title=f"gateway report monthly {month}", expand=False))
+        pushed = push_month(gateway, month)
+        console.print(f"feedback to the command center (simulator): {pushed.idempotency_key} {pushed.state} after {pushed.attempts} attempt(s)")
         send_digest(gateway, today)  # normally each morning for the day before; here at once, for today
         console.print(f"office digest (每日汇总) of {today} to {', '.join(office_recipients(gateway))}: "
                       f"{gateway_outbox(run_dir)}digest-{today.isoformat()}.eml  ·  `gateway packets show P000001-urban` shows a packet and its send log "

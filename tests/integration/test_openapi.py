@@ -79,7 +79,8 @@ def test_the_api_page_lists_every_operation(server: ServerThread) -> None:
     with urllib.request.urlopen(server.url + "/api/v1/docs") as response:
         assert response.headers["Content-Type"].startswith("text/html")
         page = response.read().decode("utf-8")
-    for operation in ("pushReport", "uploadReport", "reportStatus", "workOrderStatus", "health"):
+    for operation in ("pushReport", "uploadReport", "reportStatus", "workOrderStatus", "fileConsultation", "uploadConsultation",
+                      "consultationStatus", "updateSupervision", "health"):
         assert f'id="{operation}"' in page
     assert "<script" not in page  # readable offline, nothing fetched from elsewhere
 
