@@ -15,7 +15,7 @@ from sqlalchemy import select
 from gateway.errors import ConfigError, ValidationFailed
 
 SUPERVISION_COLUMNS = [  # seed 002 附件 督办落实情况, plus our id and the state
-    ("督办编号", 12, "supervision_id"), ("协商日期", 12, None), ("协商主题", 24, None), ("协商建议", 36, "suggestion"),
+    ("督办编号", 12, "supervision_id"), ("协商日期", 12, None), ("协商主题", 24, None), ("协商建议", 36, None),
     ("交办单位", 18, "assigned_unit"), ("责任委室", 12, None), ("督办负责人", 12, "supervisor"), ("进展情况", 30, "progress"),
     ("存在问题", 24, "problems"), ("解决思路", 24, "way_forward"), ("报送部门", 16, "reporting_department"),
     ("报送日期", 12, "reporting_date"), ("办理状态", 10, "state"), ("应办结日期", 12, None),

@@ -293,3 +293,46 @@ def test_report_monthly_writes_table2_as_the_form(tmp_path: Path, config: Path) 
 
     late = int(_today() > WorkCalendar().due_date(activity))  # filed today for an activity on the 1st
     assert ["本月活动情况表（附表1）收到（份）", 1] in rows and ["其中逾期报送（份）", late] in rows
+
+
+def test_command_line_template_import_results_and_the_supervision_sheet(tmp_path: Path, config: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers.processes import gateway_env
+
+    calendar = tmp_path / "calendar.yaml"
+    calendar.write_text("holidays: [2027-01-01]\n", encoding="utf-8")
+    env = gateway_env(data_dir=str(tmp_path), config=str(config), calendar_file=str(calendar), hall_name="通州协商议事厅")
+
+    def gateway(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+
+    blank = tmp_path / "附表1.xlsx"
+    assert gateway("template", "table1", str(blank)).returncode == 0
+    wb = load_workbook(blank)
+    ws = wb.active
+    assert ws["A1"].value == "通州协商议事厅协商议事活动开展情况表"
+    ws["B2"], ws["B3"], ws["B4"] = "2026-12-30", "梨园镇委员工作站", "跨年供暖保障"
+    ws["B7"], ws["D7"] = "协调供热公司加强巡检", "√"
+    ws["B8"], ws["E8"] = "建议修订供热管理办法", "√"
+    wb.save(tmp_path / "filled.xlsx")
+    result = gateway("import-results", str(tmp_path / "filled.xlsx"))
+    assert result.returncode == 0, result.stderr
+    # Dec 31, (Jan 1 2027 off by the override file), Jan 4, Jan 5; the year is not official yet, and the output says so.
+    assert "due 2027-01-05" in result.stdout and "S-000001, S-000002" in result.stdout and "not known yet" in result.stdout
+
+    sheet = tmp_path / "督办.xlsx"
+    assert gateway("supervision", "export", str(sheet)).returncode == 0
+    wb = load_workbook(sheet)
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["督办编号", "协商日期", "协商主题", "协商建议"] and ws.cell(row=2, column=1).value == "S-000001"
+    ws.cell(row=2, column=header.index("进展情况") + 1).value = "已完成巡检，用户室温达标"
+    ws.cell(row=2, column=header.index("办理状态") + 1).value = "已办结"
+    ws.cell(row=3, column=header.index("督办负责人") + 1).value = "赵主任"
+    wb.save(sheet)
+    result = gateway("supervision", "import", str(sheet))
+    assert result.returncode == 0 and "2 supervision entries updated" in " ".join(result.stdout.split()), result.stdout + result.stderr
+    listed = gateway("supervision", "list", "--open").stdout
+    assert "S-000002" in listed and "S-000001" not in listed
