@@ -31,6 +31,7 @@ from gateway.uow import UnitOfWorkFactory
 from gateway.workdays import WorkCalendar
 from workers import actors as actor_module
 from workers.dispatch import Dispatcher
+from workers.middleware import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
         engine.dispose()
         raise ConfigError(f"the database at {engine.url.render_as_string(hide_password=True)} has no schema yet: run `gateway db upgrade` first")
     broker = make_broker(settings.broker_url, namespace=settings.queue_prefix)
+    metrics = Metrics()
+    broker.add_middleware(WorkerMetrics(metrics))
     declared = actor_module.declare(
         broker, queue_prefix=settings.queue_prefix, min_backoff_ms=settings.retry_min_backoff_ms,
         max_backoff_ms=settings.retry_max_backoff_ms, max_retries=settings.retry_max_retries,
@@ -114,6 +117,7 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
         ack_links=AckLinks(settings.public_url, _meta_secret(uow, "ack_token_key"), timedelta(days=settings.ack_valid_days)),
         retry_policy=RetryPolicy(tuple(settings.retry_waits_s), timedelta(hours=settings.delivery_horizon_h)),
         calendar=WorkCalendar(config.calendar),
+        metrics=metrics,
         normalizer=Normalizer(
             taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
             classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,

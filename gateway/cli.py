@@ -23,8 +23,10 @@ file (GATEWAY_CONFIG, or ./gateway.yaml); see README.md for every setting.
 """
 
 
-def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _setup_logging(level: str = "INFO", fmt: str = "text") -> None:
+    from gateway.logs import setup
+
+    setup(level, fmt)
 
 
 def _wait_for_signal() -> None:
@@ -53,7 +55,7 @@ def _serve(args: argparse.Namespace, *, workers: bool) -> int:
 
     gateway = bootstrap()
     s = gateway.settings
-    _setup_logging(s.log_level)
+    _setup_logging(s.log_level, s.log_format)
     if not workers and gateway.embedded:
         gateway.close()
         raise ConfigError("`gateway api` serves only the API and needs GATEWAY_BROKER_URL (redis://… or amqp://…) for its workers; use `gateway run` for everything in one process")
@@ -83,10 +85,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from workers.runtime import WorkerRuntime
 
     gateway = bootstrap(upgrade_db=False)
-    _setup_logging(gateway.settings.log_level)
+    _setup_logging(gateway.settings.log_level, gateway.settings.log_format)
     if gateway.embedded:
         gateway.close()
         raise ConfigError("`gateway worker` consumes a shared queue: set GATEWAY_BROKER_URL to redis://… or amqp://… (without one, `gateway run` has its workers inside)")
+    port = args.metrics_port if args.metrics_port is not None else gateway.settings.metrics_port
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=args.metrics_host, registry=gateway.metrics.registry)
+        print(f"metrics of this worker on http://{args.metrics_host}:{port}/metrics", flush=True)
     runtime = WorkerRuntime(gateway, threads=args.threads).start()
     print(f"worker consuming {', '.join(sorted(a.queue_name for a in gateway.actors.values()))} with {args.threads or gateway.settings.worker_threads} threads", flush=True)
     try:
@@ -161,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="a pipeline worker process (distributed mode, needs GATEWAY_BROKER_URL)",
                        description="Consume the pipeline queues. Run any number, on any machine sharing the database and broker.")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default GATEWAY_WORKER_THREADS, 4)")
+    p.add_argument("--metrics-port", type=int, default=None, help="serve this worker's /metrics on this port (default GATEWAY_METRICS_PORT; unset: none); one port per process")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="address of the metrics port (default 127.0.0.1)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("demo", help="push a realistic week through the embedded gateway and show where the packets went",

@@ -7,7 +7,7 @@ our tests) can tell it is the same packet, never a new one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -44,6 +44,15 @@ class DeliveryOutcome:
     attempted: int = 0
     retry_at: datetime | None = None
     failed_now: int = 0
+    report_done: "ReportTimes | None" = None  # the report's last packet just went out
+
+
+@dataclass(frozen=True)
+class ReportTimes:
+    kind: str
+    received_at: datetime
+    routed_at: datetime
+    delivered_at: datetime
 
 
 def handle_deliver_packet(
@@ -143,13 +152,16 @@ def handle_deliver_packet(
             packet.state = "delivered" if outcome.failed == 0 else ("partial" if outcome.sent else "failed")
             packet.delivered_at = utcnow()
             packet.location = transport.location
-            _finish_report_if_complete(uow.session, packet.report_pk)
+            log.info("packet %s", packet.state, extra={"packet_id": packet.packet_id})
+            done = _finish_report_if_complete(uow.session, packet.report_pk)
+            if done is not None:
+                outcome = replace(outcome, report_done=done)
             uow.mark_done(outbox_id)
         uow.commit()
     return outcome
 
 
-def _finish_report_if_complete(session: Session, report_pk: int) -> None:
+def _finish_report_if_complete(session: Session, report_pk: int) -> ReportTimes | None:
     # Lock the report first: two workers finishing the last two packets at once
     # would otherwise each see the other's packet still pending.
     report = session.get(Report, report_pk, with_for_update=True)
@@ -159,3 +171,6 @@ def _finish_report_if_complete(session: Session, report_pk: int) -> None:
     )
     if open_packets == 0 and report is not None and report.state == "routed":
         report.state, report.delivered_at = "delivered", utcnow()
+        if report.routed_at is not None:
+            return ReportTimes(report.kind, report.received_at, report.routed_at, report.delivered_at)
+    return None

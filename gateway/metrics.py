@@ -32,6 +32,21 @@ class Metrics:
         self.calendar_fallback = Counter("gateway_calendar_fallback_days_total", "Days decided Monday–Friday because the official calendar of their year is unknown.", ["year"], registry=self.registry)
         self.feedback = Counter("gateway_feedback_pushes_total", "Feedback pushes to the command center by result: sent, retry, failed.", ["result"], registry=self.registry)
         self.feedback_last_success = Gauge("gateway_feedback_last_success_timestamp_seconds", "When a feedback document last reached the command center.", registry=self.registry)
+        latency = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
+        self.received_to_routed = Histogram("gateway_received_to_routed_seconds", "From a report's receipt to its clues and packets made.", ["kind"], buckets=latency, registry=self.registry)
+        self.routed_to_delivered = Histogram("gateway_routed_to_delivered_seconds", "From a report's packets made to the last one delivered.", ["kind"], buckets=latency, registry=self.registry)
+        self.urgent_to_delivered = Histogram("gateway_urgent_received_to_delivered_seconds", "From an urgent report's receipt to its packet delivered (SLA: 10 minutes).", buckets=latency, registry=self.registry)
+        self.clues = Counter("gateway_clues_total", "Clues made, by committee and type (triage: unroutable, for the office).", ["committee", "type"], registry=self.registry)
+        self.triage_waiting = Gauge("gateway_triage_clues_waiting", "Unroutable clues in packets to the office not yet acknowledged.", registry=self.registry)
+        self.queue_depth = Gauge("gateway_queue_depth", "Pipeline steps accepted and not finished, per queue (from the outbox: the same whatever the broker).", ["queue"], registry=self.registry)
+        self.queue_age = Gauge("gateway_queue_oldest_message_age_seconds", "Age of the oldest unfinished pipeline step, per queue.", ["queue"], registry=self.registry)
+        self.dead_letters = Gauge("gateway_dead_letters", "Pipeline steps dispatched at least GATEWAY_DEAD_LETTER_AFTER times and still not done: they need an operator.", registry=self.registry)
+        self.worker_messages = Counter("gateway_worker_messages_total", "Queue messages handled by this process's dramatiq workers, by actor and result.", ["actor", "result"], registry=self.registry)
+        self.worker_seconds = Histogram("gateway_worker_message_duration_seconds", "How long an actor took per message.", ["actor"],
+                                        buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900), registry=self.registry)
+        self.worker_in_progress = Gauge("gateway_worker_messages_in_progress", "Messages being handled now by this process.", ["actor"], registry=self.registry)
+        self.urgent_waiting = Gauge("gateway_urgent_undelivered_oldest_age_seconds", "Age of the oldest urgent report whose packet is not delivered yet (0: none).", registry=self.registry)
+        self.feedback_documents = Gauge("gateway_feedback_documents", "Monthly feedback documents by state: pending (not landed yet), failed (refused, waiting for an operator).", ["state"], registry=self.registry)
         self.files = Counter("gateway_drop_files_total", "Drop-folder files by outcome.", ["outcome"], registry=self.registry)
 
     def normalized(self, summary: Any) -> None:
@@ -51,6 +66,22 @@ class Metrics:
         self.delivery.labels("failed").inc(outcome.failed_now)
         if outcome.attempted and outcome.waiting:
             self.delivery.labels("retry").inc(outcome.waiting)
+
+    def routed(self, summary: Any) -> None:
+        if summary.routed_at is None:
+            return  # nothing was routed (a redelivered message)
+        self.records.labels("duplicate_near").inc(summary.near_duplicates)
+        for (committee, kind), n in summary.clues.items():
+            self.clues.labels(committee, kind).inc(n)
+        if summary.received_at is not None:
+            self.received_to_routed.labels(summary.kind).observe((summary.routed_at - summary.received_at).total_seconds())
+        if summary.delivered_at is not None:
+            self.report_delivered(summary)
+
+    def report_delivered(self, times: Any) -> None:
+        self.routed_to_delivered.labels(times.kind).observe((times.delivered_at - times.routed_at).total_seconds())
+        if times.kind == "urgent":
+            self.urgent_to_delivered.observe((times.delivered_at - times.received_at).total_seconds())
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

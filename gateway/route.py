@@ -1,15 +1,20 @@
 """Routing stage: clues from a normalized report, and one packet per committee."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, update
 
 from gateway.clues import RoutedOrder, TopicBuilder, trend
 from gateway.neardup import MinHasher, OrderText, assign_issues
-from gateway.db.models import Clue, Delivery, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
+from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
 from gateway.periods import period_label
 from gateway.routing import RoutingConfig
 from gateway.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 DELIVER = "deliver_packet"
 
 
@@ -49,15 +54,28 @@ def _routable(category: list[str] | None, inferred: bool, confidence: float | No
     return tuple(category or ())
 
 
+@dataclass
+class RouteSummary:
+    """What one routing did, for the metrics."""
+
+    kind: str = ""
+    received_at: datetime | None = None
+    routed_at: datetime | None = None
+    delivered_at: datetime | None = None  # set when nothing needed sending
+    near_duplicates: int = 0
+    clues: dict[tuple[str, str], int] = field(default_factory=dict)  # (committee, type) -> count
+
+
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
-                        min_confidence: float = 0.5, outbox_id: int | None = None) -> None:
+                        min_confidence: float = 0.5, outbox_id: int | None = None) -> RouteSummary:
     """Group the report's routable work orders into clues and prepare packets. Idempotent."""
+    summary = RouteSummary()
     with uow:
         report = uow.session.get(Report, report_pk)
         if report is None or report.state != "normalized":
             uow.mark_done(outbox_id)
             uow.commit()
-            return
+            return summary
         wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
         connection = uow.session.connection()
         builder = TopicBuilder(routing)
@@ -82,9 +100,13 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 update(WorkOrder.__table__).where(wo.id == bindparam("_id")).values(committee_id=bindparam("_committee")),
                 [{"_id": row.id, "_committee": committee or routing.triage} for row, (_, committee) in zip(rows, committees)],
             )
+            newest_before = uow.session.scalar(select(func.max(Issue.id))) or 0
             issues = assign_issues(uow.session, [
                 OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk) for row in rows
             ], HASHER)
+            # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
+            founded = {issue for issue in issues.values() if issue > newest_before}
+            summary.near_duplicates += len(issues) - len(founded)
             for row, (category, committee) in zip(rows, committees):
                 builder.add(RoutedOrder(
                     work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
@@ -131,6 +153,8 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 [{"_work_order": pk, "_clue": clue.id} for pk in draft.work_order_pks],
             )
             by_committee.setdefault(clue.committee_id, []).append((clue, False))
+            kind_label = "triage" if clue.triage else clue.clue_type
+            summary.clues[(clue.committee_id, kind_label)] = summary.clues.get((clue.committee_id, kind_label), 0) + 1
             if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy != clue.committee_id:
                 by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
 
@@ -155,5 +179,8 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
         else:
             report.state = "delivered"
             report.delivered_at = report.routed_at
+        log.info("report routed: %d clue(s), %d packet(s)", seq, len(by_committee), extra={"report_id": report.report_id})
+        summary.kind, summary.received_at, summary.routed_at, summary.delivered_at = report.kind, report.received_at, report.routed_at, report.delivered_at
         uow.mark_done(outbox_id)
         uow.commit()
+    return summary

@@ -47,9 +47,10 @@ def normalize_report(outbox_id: int, report_pk: int, seq: int = 0) -> None:
 
 def route_report(outbox_id: int, report_pk: int) -> None:
     gw = _current()
-    handle_route_report(report_pk, gw.uow(), routing=gw.routing, mail_domain=gw.settings.mail_domain,
-                        min_confidence=gw.settings.category_min_confidence, outbox_id=outbox_id)
+    summary = handle_route_report(report_pk, gw.uow(), routing=gw.routing, mail_domain=gw.settings.mail_domain,
+                                  min_confidence=gw.settings.category_min_confidence, outbox_id=outbox_id)
     gw.metrics.stage_done("route")
+    gw.metrics.routed(summary)
 
 
 def deliver_packet(outbox_id: int, packet_pk: int) -> None:
@@ -60,6 +61,8 @@ def deliver_packet(outbox_id: int, packet_pk: int) -> None:
     )
     gw.metrics.stage_done("deliver")
     gw.metrics.deliveries(outcome)
+    if outcome.report_done is not None:
+        gw.metrics.report_delivered(outcome.report_done)
     if outcome.attempted and outcome.retry_at is not None:
         # The next try on the delivery schedule. Only after a real attempt, so that a re-dispatch by the
         # sweep (which finds nothing due) does not multiply the waiting messages; if this delayed

@@ -43,6 +43,7 @@ def create_app(gateway: Gateway) -> web.Application:
 
     app.cleanup_ctx.append(intake_writer)
     app.router.add_get("/healthz", views.healthz)
+    app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", views.metrics)
     app.router.add_get("/api/v1/openapi.json", openapi_json)
     app.router.add_get("/api/v1/docs", api_docs)

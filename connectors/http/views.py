@@ -75,6 +75,7 @@ async def _receive(request: web.Request, cmd: ReceiveReport, started: float) -> 
         gw.metrics.reports.labels(cmd.client_id, str(kind)).inc()
         gw.metrics.records.labels("stored").inc(receipt.records)
         gw.metrics.records.labels("rejected").inc(len(receipt.rejected))
+        log.info("report received", extra={"report_id": receipt.report_id, "ticket_count": receipt.records, "client": cmd.client_id})
     else:
         gw.metrics.records.labels("duplicate_report").inc(receipt.records)
     return json_response(receipt, status=202 if result.created else 200)
@@ -158,24 +159,24 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "database": database, "broker": "embedded" if gw.embedded else "external"})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database (with the expected schema), the broker and the mail server can be used; else 503 with the reasons."""
+    from gateway.health import readiness
+
+    checks = await in_thread(lambda: readiness(request.app[GATEWAY]))
+    ready = all(c.ok for c in checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": {name: {"ok": c.ok, "detail": c.detail} for name, c in checks.items()}}
+    return json_response(body, status=200 if ready else 503)
+
+
 async def metrics(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
 
     def from_database() -> None:
-        # State, not events: read from the database at scrape time, so every process reports the same figure.
-        from gateway.notices import unacknowledged_overdue
+        # State, not events: read from the database at scrape time (docs/operations.md).
+        from gateway.metrics_state import refresh
 
-        from gateway.consultations import loop_figures
-        from gateway.db.models import utcnow
-        from gateway.periods import SHANGHAI
-
-        with gw.uow.read_session() as session:
-            gw.metrics.unacknowledged.set(unacknowledged_overdue(session, gw.settings.ack_chase_after_h))
-            figures = loop_figures(session, utcnow().astimezone(SHANGHAI).date())
-        for state in ("due", "missing", "on_time", "late"):
-            gw.metrics.table1.labels(state).set(getattr(figures, f"table1_{state}"))
-        gw.metrics.supervision.labels("open").set(figures.supervision_open)
-        gw.metrics.supervision.labels("overdue").set(figures.supervision_overdue)
+        refresh(gw)
 
     try:
         await in_thread(from_database)
