@@ -36,7 +36,7 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool) -> None:
+async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool, *, sweep: bool = True, ops_only: bool = False) -> None:
     from gateway.service import serve
 
     stop = asyncio.Event()
@@ -47,16 +47,16 @@ async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool)
     def ready(bound: int) -> None:
         print(f"gateway listening on http://{host}:{bound}  (Ctrl+C to stop)", flush=True)
 
-    await serve(gateway, host=host, port=port, workers=workers, ready=ready, stop=stop)
+    await serve(gateway, host=host, port=port, workers=workers, sweep=sweep, ready=ready, stop=stop, ops_only=ops_only)
 
 
-def _serve(args: argparse.Namespace, *, workers: bool) -> int:
+def _serve(args: argparse.Namespace, *, workers: bool, distributed_only: bool = True) -> int:
     from gateway.bootstrap import bootstrap
 
     gateway = bootstrap()
     s = gateway.settings
     _setup_logging(s.log_level, s.log_format)
-    if not workers and gateway.embedded:
+    if not workers and distributed_only and gateway.embedded:
         gateway.close()
         raise ConfigError("`gateway api` serves only the API and needs GATEWAY_BROKER_URL (redis://… or amqp://…) for its workers; use `gateway run` for everything in one process")
     broker = "in this process" if gateway.embedded else (s.broker_url or "").split("@")[-1] + (", also consumed here" if workers else "")
@@ -66,7 +66,8 @@ def _serve(args: argparse.Namespace, *, workers: bool) -> int:
     if not gateway.clients:
         print("warning: no client keys configured, so every push is refused with 401; set GATEWAY_CLIENT_KEYS=keyid:secret", file=sys.stderr)
     try:
-        asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=workers))
+        asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=workers,
+                                        sweep=not getattr(args, "no_scheduler", False), ops_only=getattr(args, "ops_only", False)))
     finally:
         gateway.close()
     return 0
@@ -78,6 +79,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     return _serve(args, workers=False)
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    args.ops_only = True
+    return _serve(args, workers=False, distributed_only=False)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -164,7 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Serve the API and the recovery sweep; the pipeline runs in `gateway worker` processes.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--no-scheduler", action="store_true", help="no sweep and no schedules here (extra API replicas; one `gateway scheduler` does them)")
     p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("scheduler", help="the recovery sweep and every schedule (sync, digest, feedback, reminders), with /metrics only",
+                       description="Run the background work of a deployment in one process: the recovery sweep, reminders, the nightly sync, "
+                                   "the daily digest, the monthly feedback, the drop folder. Serves /metrics, /healthz and /readyz on --port. "
+                                   "Run exactly one; run the API replicas with `gateway api --no-scheduler`.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9102, help="port of /metrics, /healthz, /readyz (default 9102)")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("worker", help="a pipeline worker process (distributed mode, needs GATEWAY_BROKER_URL)",
                        description="Consume the pipeline queues. Run any number, on any machine sharing the database and broker.")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from sqlalchemy import delete
 
-from connectors.http import create_app
+from connectors.http import create_app, create_ops_app
 from gateway.bootstrap import Gateway
 from gateway.db.models import SeenSignature, utcnow
 from workers.runtime import WorkerRuntime
@@ -118,10 +118,10 @@ def background_tasks(gateway: Gateway, *, sweep: bool) -> list[Callable[[Gateway
     tasks: list[Callable[[Gateway], Awaitable[None]]] = []
     if sweep:
         tasks.append(_sweep_forever)
-    if gateway.settings.pull_url and gateway.settings.pull_schedule.strip():
+    if sweep and gateway.settings.pull_url and gateway.settings.pull_schedule.strip():
         gateway.settings.pull_credentials()  # refuse to start with a pull URL but no key
         tasks.append(_sync_on_schedule)
-    if gateway.settings.drop_dir is not None:
+    if sweep and gateway.settings.drop_dir is not None:
         tasks.append(_watch_drop_folder)
     if sweep and gateway.settings.feedback_schedule.strip() and (gateway.settings.feedback_url or gateway.settings.pull_url):
         next_run(gateway.settings.feedback_schedule, datetime.now(UTC), setting="GATEWAY_FEEDBACK_SCHEDULE")
@@ -141,10 +141,14 @@ async def serve(
     sweep: bool = True,
     ready: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
+    ops_only: bool = False,
 ) -> None:
-    """Serve until `stop` is set (or forever). With `workers`, consume the queues in this process too."""
+    """Serve until `stop` is set (or forever). With `workers`, consume the queues in this process too.
+
+    With `ops_only` (`gateway scheduler`), serve only /metrics, /healthz and /readyz beside the background tasks.
+    """
     runtime = WorkerRuntime(gateway).start() if workers else None
-    runner = web.AppRunner(create_app(gateway), access_log=None)
+    runner = web.AppRunner(create_ops_app(gateway) if ops_only else create_app(gateway), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -18,6 +18,16 @@ GATEWAY = views.GATEWAY
 TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
 
 
+def create_ops_app(gateway: Gateway) -> web.Application:
+    """Only /metrics, /healthz and /readyz: what `gateway scheduler` serves for Prometheus and the service manager."""
+    app = web.Application(middlewares=[make_middleware(lambda status: None)])
+    app[GATEWAY] = gateway
+    app.router.add_get("/healthz", views.healthz)
+    app.router.add_get("/readyz", views.readyz)
+    app.router.add_get("/metrics", views.metrics)
+    return app
+
+
 def create_app(gateway: Gateway) -> web.Application:
     spec = build_openapi()
     spec_text = json.dumps(spec, ensure_ascii=False, indent=2)

@@ -14,16 +14,16 @@ from tests.helpers.gateway import running_gateway
 from tests.helpers.processes import gateway_env, gateway_process
 from tests.helpers.reports import CALLER_NAME, CALLER_PHONE, call, wait_for_state, weekly
 from tests.helpers.services import AMQP_URL, REDIS_URL, delete_rabbit_queues, delete_redis_keys, need, postgres_database
-from tests.helpers.smtp import SmtpServer
+from tests.helpers.smtp import SmtpServer, free_port
 from workers.actors import STAGES
 
 
 @contextmanager
-def deployment(mode: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[str]:
-    """The gateway in `mode`; yields its base URL once it listens."""
+def deployment(mode: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[tuple[str, list[str]]]:
+    """The gateway in `mode`; yields its base URL once it listens, and its worker processes' metrics URLs (distributed modes)."""
     if mode == "embedded-sqlite":
         with running_gateway(tmp_path, smtp_url=smtp.url) as (_, server):
-            yield server.url
+            yield server.url, []
         return
     prefix = "gwtest-" + uuid.uuid4().hex[:8]
     broker_url = {"postgres-rabbitmq": AMQP_URL, "postgres-redis": REDIS_URL}[mode]
@@ -34,10 +34,11 @@ def deployment(mode: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[str]:
         # The API process upgrades the schema; the worker processes wait for nothing but the queue.
         _, server = stack.enter_context(running_gateway(tmp_path, workers=False, **settings))
         env = gateway_env(**settings, retry_min_backoff_ms="200", retry_max_backoff_ms="1000")
-        stack.enter_context(gateway_process("worker", "--threads", "2", cwd=tmp_path, env=env))
-        stack.enter_context(gateway_process("worker", "--threads", "2", cwd=tmp_path, env=env))
+        ports = [free_port(), free_port()]
+        for port in ports:
+            stack.enter_context(gateway_process("worker", "--threads", "2", "--metrics-port", str(port), cwd=tmp_path, env=env))
         try:
-            yield server.url
+            yield server.url, [f"http://127.0.0.1:{port}/metrics" for port in ports]
         finally:
             stack.close()
             if "rabbitmq" in mode:
@@ -56,11 +57,22 @@ def _all_text(message: EmailMessage) -> str:
 
 @pytest.mark.parametrize("mode", ["embedded-sqlite", pytest.param("postgres-rabbitmq", marks=pytest.mark.services), pytest.param("postgres-redis", marks=pytest.mark.services)])
 def test_report_in_packet_email_out(mode: str, tmp_path: Path, smtp: SmtpServer) -> None:
-    with deployment(mode, tmp_path, smtp) as url:
+    with deployment(mode, tmp_path, smtp) as (url, worker_metrics):
         answer = call(url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
         assert answer.status == 202, answer.body
         status = wait_for_state(url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47", timeout=90)
+        if worker_metrics:
+            # Each worker process exports its own events on its own port (docs/operations.md); together they did all the steps.
+            import urllib.request
 
+            done = 0.0
+            for url_ in worker_metrics:
+                with urllib.request.urlopen(url_, timeout=10) as response:
+                    exported = response.read().decode()
+                assert "# TYPE gateway_worker_messages_total counter" in exported
+                done += sum(float(line.rsplit(" ", 1)[1]) for line in exported.splitlines()
+                            if line.startswith("gateway_worker_messages_total{") and 'result="done"' in line)
+            assert done >= 5  # normalize, route and three deliveries at least
     messages = smtp.inbox.wait_for(3)
     by_subject = {str(m["Subject"]): (rcpts, m) for rcpts, m in messages}
     assert set(by_subject) == {
