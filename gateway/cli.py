@@ -63,7 +63,7 @@ def _serve(args: argparse.Namespace, *, workers: bool, distributed_only: bool = 
     print(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
     print(f"queue:    {broker}")
     print(f"mail:     {gateway.transport.location}")
-    if not gateway.clients:
+    if not gateway.clients and not getattr(args, "ops_only", False):
         print("warning: no client keys configured, so every push is refused with 401; set GATEWAY_CLIENT_KEYS=keyid:secret", file=sys.stderr)
     try:
         asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=workers,
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the daily digest, the monthly feedback, the drop folder. Serves /metrics, /healthz and /readyz on --port. "
                                    "Run exactly one; run the API replicas with `gateway api --no-scheduler`.")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=9102, help="port of /metrics, /healthz, /readyz (default 9102)")
+    p.add_argument("--port", type=int, default=9099, help="port of /metrics, /healthz, /readyz (default 9099)")
     p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("worker", help="a pipeline worker process (distributed mode, needs GATEWAY_BROKER_URL)",
