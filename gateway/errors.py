@@ -45,6 +45,12 @@ class Conflict(GatewayError):
     type = "/problems/conflict"
 
 
+class RequestTimeout(GatewayError):
+    status = 408
+    title = "Request timeout"
+    type = "/problems/request-timeout"
+
+
 class PayloadTooLarge(GatewayError):
     status = 413
     title = "Payload too large"

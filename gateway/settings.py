@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     require_services: bool = Field(False, description="Tests: a PostgreSQL/Redis/RabbitMQ that cannot be reached fails instead of skipping.")
     queue_prefix: str = Field("gateway", description="Prefix of queue names (RabbitMQ) and Redis keys; one per deployment.")
     max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest accepted request body or upload (413 above).")
+    body_timeout_s: float = Field(60.0, gt=0, description="How long a request body may take to arrive (408 after).")
     signature_window_s: int = Field(300, description="How far a request's timestamp may be from now.")
     worker_threads: int = Field(4, description="Worker threads per worker process (in-process workers too).")
     retry_min_backoff_ms: int = Field(5_000, description="First retry delay of a failed pipeline step.")

@@ -7,7 +7,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from connectors.http.multipart import parse_form
-from connectors.http.views import GATEWAY, _query, _signed_body, _verify, in_thread, json_response
+from connectors.http.views import GATEWAY, _query, _read_body, _signed_body, _verify, in_thread, json_response
 from contracts.consultations import Consultation as Table1
 from contracts.consultations import ConsultationReceipt, SupervisionUpdate
 from gateway.consultations import FileTable1, consultation_view, file_table1, update_supervision
@@ -59,7 +59,7 @@ async def upload_consultation(request: web.Request) -> web.Response:
 
 async def get_consultation(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
-    verified = _verify(request, await request.read())
+    verified = _verify(request, await _read_body(request))
     _query(request)
 
     def load() -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from contracts import Problem
 from gateway.errors import GatewayError
@@ -21,6 +22,9 @@ def problem_response(status: int, title: str, detail: str | None, *, type_: str 
     return web.Response(status=status, text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_JSON, charset="utf-8", headers=headers)
 
 
+RETRY_AFTER_S = 5
+
+
 def make_middleware(on_rejected: Callable[[int], None]) -> Any:
     @web.middleware
     async def problems(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
@@ -28,7 +32,15 @@ def make_middleware(on_rejected: Callable[[int], None]) -> Any:
             return await handler(request)
         except GatewayError as exc:
             on_rejected(exc.status)
-            return problem_response(exc.status, exc.title, exc.detail, type_=exc.type, errors=exc.errors)
+            headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
+            return problem_response(exc.status, exc.title, exc.detail, type_=exc.type, errors=exc.errors, headers=headers)
+        except (OperationalError, InterfaceError, DisconnectionError) as exc:
+            # The database (or the broker behind the writer) is away: nothing was accepted, so the client may retry.
+            log.warning("dependency unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+            on_rejected(503)
+            return problem_response(503, "Temporarily unavailable",
+                                    "the gateway cannot reach its database right now; nothing was stored. Retry after the time in Retry-After.",
+                                    type_="/problems/unavailable", headers={"Retry-After": str(RETRY_AFTER_S)})
         except web.HTTPRequestEntityTooLarge as exc:
             on_rejected(413)
             return problem_response(413, "Payload too large", exc.text, type_="/problems/payload-too-large")

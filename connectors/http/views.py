@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from connectors.http.multipart import parse_form
 from gateway.bootstrap import Gateway
-from gateway.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from gateway.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed
 from gateway.importer import SUFFIXES, report_from_file
 from gateway.intake import ReceiveReport, Received, parse_json
 from gateway.intake_writer import IntakeWriter
@@ -39,7 +39,12 @@ async def _read_body(request: web.Request) -> bytes:
     limit = request.app[GATEWAY].settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {limit}: split the report or upload it as a file")
-    return await request.read()
+    timeout = request.app[GATEWAY].settings.body_timeout_s
+    try:
+        # A body that trickles in (slowloris) must not hold a connection and its memory for ever.
+        return await asyncio.wait_for(request.read(), timeout)
+    except asyncio.TimeoutError:
+        raise RequestTimeout(f"the body did not arrive within {timeout:g} s; send it again on a faster connection") from None
 
 
 def json_response(data: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
@@ -120,7 +125,7 @@ async def upload_report(request: web.Request) -> web.Response:
 
 async def get_report(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
-    verified = _verify(request, await request.read())
+    verified = _verify(request, await _read_body(request))
     _query(request)
     report_id = request.match_info["report_id"]
 
@@ -133,7 +138,7 @@ async def get_report(request: web.Request) -> web.Response:
 
 async def get_work_order(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
-    _verify(request, await request.read())
+    _verify(request, await _read_body(request))
     _query(request)
     ticket_no = request.match_info["ticket_no"]
 
