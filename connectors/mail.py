@@ -106,10 +106,14 @@ class SmtpTransport(MailTransport):
             client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=context)
         else:
             client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+        try:
             if s.mode == "starttls":
                 client.starttls(context=context)
-        if s.username:
-            client.login(s.username, s.password or "")
+            if s.username:
+                client.login(s.username, s.password or "")
+        except BaseException:
+            client.close()  # a refused login or TLS must not leave the connection open
+            raise
         return client
 
     def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 
+from gateway.errors import TransientError
 from gateway.clues import RoutedOrder, TopicBuilder, trend
 from gateway.neardup import MinHasher, OrderText, assign_issues
 from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
@@ -44,6 +45,7 @@ def _previous_count(uow: UnitOfWork, report: Report, committee_id: str, category
 
 
 HASHER = MinHasher()
+ROUTE_ORDER_WAIT = timedelta(minutes=10)
 ROUTE_SLICE = 20_000
 
 
@@ -76,6 +78,15 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             uow.mark_done(outbox_id)
             uow.commit()
             return summary
+        if report.kind != "urgent":
+            # Reports are routed in the order they were received, so that near-duplicate issues (which depend on
+            # what came before) come out the same whatever crashes or worker counts reordered the steps before.
+            # Urgent reports do not wait; nor does anything wait more than ROUTE_ORDER_WAIT for a stuck report.
+            earlier = uow.session.scalar(
+                select(Report.report_id).where(Report.id < report.id, Report.kind != "urgent", Report.state.in_(("received", "normalized")),
+                                               Report.received_at > utcnow() - ROUTE_ORDER_WAIT).order_by(Report.id).limit(1))
+            if earlier is not None:
+                raise TransientError(f"report {report.report_id} is routed after {earlier}, received before it; trying again shortly")
         wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
         connection = uow.session.connection()
         builder = TopicBuilder(routing)

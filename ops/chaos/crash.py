@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""Crash chaos: push reports while the gateway (embedded) or its workers (distributed) are killed with SIGKILL, then count.
+
+    .venv/bin/python ops/chaos/crash.py --mode embedded --reports 40 --per-report 50 --kills 5
+    .venv/bin/python ops/chaos/crash.py --mode rabbitmq --kills 5      # PostgreSQL + RabbitMQ, workers killed
+    .venv/bin/python ops/chaos/crash.py --mode redis --kills 5         # PostgreSQL + Redis, workers killed
+
+Each mode runs the same input twice: once undisturbed, once with kills at random
+moments (each victim restarted at once). Then it checks: every report that got a
+202 is stored and delivered; work orders, issues and clues equal the undisturbed
+run's; no packet went out under two Message-IDs; and how many emails a
+recipient got twice (the goal is 0; a send cut off between "sent" and "recorded"
+is re-sent with the same Message-ID, which is the one way it can happen).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+KEY = ("chaos-command-center", "chaos-secret-0123456789abcdef")
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F", "redis": "redis://127.0.0.1:6379/0"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_reports(count: int, per_report: int, seed: int = 7) -> list[dict[str, Any]]:
+    from gateway.demo.generator import generate_week
+
+    week = generate_week(date(2026, 11, 16), records=count * per_report, seed=seed)
+    records = week.weekly["records"]
+    return [
+        {"report_id": f"CHAOS-EXP-{i:03d}", "kind": "express", "issued_at": f"2026-11-{16 + i % 7}T{8 + i % 10:02d}:00:00+08:00",
+         "title": f"快报{i}", "records": records[i * per_report:(i + 1) * per_report]}
+        for i in range(count) if records[i * per_report:(i + 1) * per_report]
+    ]
+
+
+@dataclass
+class Outcome:
+    mode: str
+    kills: int
+    reports_in: int
+    accepted: int = 0  # got a 202 (or a 200 saying an earlier attempt of ours was stored)
+    delivered: int = 0
+    work_orders: int = 0
+    issues: int = 0
+    clues: int = 0
+    packets: int = 0
+    emails: int = 0
+    emails_twice: int = 0  # a recipient got the same Message-ID more than once
+    packets_with_two_ids: int = 0
+    push_retries: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.received: list[tuple[tuple[str, ...], str, str]] = []  # recipients, Message-ID, packet header
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        with self.lock:
+            self.received.append((tuple(envelope.rcpt_tos), str(message["Message-ID"]), str(message.get("X-Gateway-Packet", ""))))
+        return "250 OK"
+
+
+def _push_all(url: str, reports: list[dict[str, Any]], outcome: Outcome, stop: threading.Event) -> None:
+    """Push each report until the gateway answers 202 or 200 (a retry of one it already stored): a careful client."""
+    import aiohttp
+
+    from connectors.push_client import SignedClient
+
+    async def go() -> None:
+        for report in reports:
+            while not stop.is_set():
+                try:
+                    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                        answer = await SignedClient(session, url, *KEY).push_report(report)
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                    answer = None
+                if answer is not None and answer.status in (200, 202):
+                    outcome.accepted += 1
+                    break
+                outcome.push_retries += 1
+                await asyncio.sleep(0.3)
+
+    asyncio.run(go())
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the gateway at {url} did not come up in {timeout} s")
+
+
+def _env(settings: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update({f"GATEWAY_{k.upper()}": v for k, v in settings.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT)
+
+
+@contextmanager
+def _database(mode: str) -> Iterator[str | None]:
+    if mode == "embedded":
+        yield None
+        return
+    import psycopg
+
+    name = "gw_chaos_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, seed: int = 1, timeout: float = 300,
+        progress: Any = None) -> Outcome:
+    """One run: the whole input pushed while `kills` SIGKILLs hit the gateway (embedded) or a worker (distributed)."""
+    from aiosmtpd.controller import Controller
+    from sqlalchemy import create_engine, func, select, text
+
+    from gateway.db.models import Clue, Issue, Packet, Report, WorkOrder
+
+    rng = random.Random(seed)
+    outcome = Outcome(mode=mode, kills=kills, reports_in=len(reports))
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    started = time.monotonic()
+    with ExitStack() as stack, _database(mode) as database_url:
+        stack.callback(smtp.stop)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        prefix = "chaos-" + uuid.uuid4().hex[:8]
+        settings = {
+            "data_dir": str(workdir), "client_keys": ":".join(KEY), "smtp_url": f"smtp://127.0.0.1:{smtp.port}",
+            "retry_min_backoff_ms": "200", "retry_max_backoff_ms": "2000", "delivery_retry_s": "1",
+            "sweep_interval_s": "2", "stalled_after_s": "5", "pull_schedule": "", "digest_schedule": "", "feedback_schedule": "",
+            "queue_prefix": prefix,
+        }
+        if database_url:
+            settings.update(database_url=database_url, broker_url=BROKERS[mode])
+        env = _env(settings)
+        victims: list[subprocess.Popen[bytes]] = []
+        api_args = ["run", "--port", str(port)] if mode == "embedded" else ["api", "--port", str(port)]
+        api = _spawn(api_args, env, workdir / "api.log")
+        procs = [api]
+        stack.callback(lambda: [p.kill() for p in procs if p.poll() is None])
+        _wait_http(url)
+        workers: list[subprocess.Popen[bytes]] = []
+        if mode != "embedded":
+            workers = [_spawn(["worker", "--threads", "2"], env, workdir / f"worker{i}.log") for i in range(2)]
+            procs.extend(workers)
+        stop = threading.Event()
+        pusher = threading.Thread(target=_push_all, args=(url, reports, outcome, stop), daemon=True)
+        pusher.start()
+        for k in range(kills):
+            time.sleep(rng.uniform(0.5, 3.0))
+            if mode == "embedded":
+                api.send_signal(signal.SIGKILL)
+                api.wait()
+                api = _spawn(api_args, env, workdir / "api.log")
+                procs.append(api)
+                _wait_http(url)
+            else:
+                i = rng.randrange(len(workers))
+                workers[i].send_signal(signal.SIGKILL)
+                workers[i].wait()
+                workers[i] = _spawn(["worker", "--threads", "2"], env, workdir / f"worker{i}.log")
+                procs.append(workers[i])
+            if progress:
+                progress(f"kill {k + 1}/{kills}: {'gateway' if mode == 'embedded' else 'worker'} killed and restarted; {outcome.accepted} report(s) accepted so far")
+        pusher.join(timeout)
+        stop.set()
+        engine = create_engine(database_url or f"sqlite:///{workdir / 'gateway.db'}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                outcome.delivered = conn.execute(select(func.count()).select_from(Report).where(Report.state == "delivered")).scalar_one()
+            if outcome.delivered >= outcome.accepted:
+                break
+            time.sleep(0.5)
+        time.sleep(2)  # any send still in flight lands in the inbox
+        with engine.connect() as conn:
+            outcome.work_orders = conn.execute(select(func.count()).select_from(WorkOrder)).scalar_one()
+            outcome.issues = conn.execute(select(func.count()).select_from(Issue)).scalar_one()
+            outcome.clues = conn.execute(select(func.count()).select_from(Clue)).scalar_one()
+            outcome.packets = conn.execute(select(func.count()).select_from(Packet)).scalar_one()
+            stored = conn.execute(select(func.count()).select_from(Report)).scalar_one()
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        if stored != outcome.accepted:
+            outcome.notes.append(f"{stored} reports stored for {outcome.accepted} accepted")
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if mode == "redis":
+            import redis
+
+            client = redis.Redis.from_url(BROKERS["redis"])
+            keys = list(client.scan_iter(f"{prefix}*"))
+            if keys:
+                client.delete(*keys)
+        elif mode == "rabbitmq":
+            import pika
+
+            connection = pika.BlockingConnection(pika.URLParameters(BROKERS["rabbitmq"]))
+            channel = connection.channel()
+            for name in ("normalize_report", "route_report", "deliver_packet"):
+                for suffix in ("", ".DQ", ".XQ"):
+                    channel.queue_delete(queue=f"{prefix}.{name}{suffix}")
+            connection.close()
+    with inbox.lock:
+        received = list(inbox.received)
+    outcome.emails = len(received)
+    per_recipient = Counter((rcpt, mid) for rcpts, mid, _ in received for rcpt in rcpts)
+    outcome.emails_twice = sum(n - 1 for n in per_recipient.values() if n > 1)
+    ids_per_packet: dict[str, set[str]] = {}
+    for _, mid, packet in received:
+        ids_per_packet.setdefault(packet.split(";")[0], set()).add(mid)
+    outcome.packets_with_two_ids = sum(1 for ids in ids_per_packet.values() if len(ids) > 1)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def compare(baseline: Outcome, chaos: Outcome) -> list[str]:
+    """What differs between the undisturbed run and the one with kills (empty: the same result)."""
+    problems = []
+    for name in ("accepted", "delivered", "work_orders", "issues", "clues", "packets"):
+        if getattr(baseline, name) != getattr(chaos, name):
+            problems.append(f"{name}: {getattr(baseline, name)} undisturbed, {getattr(chaos, name)} with kills")
+    if chaos.delivered != chaos.reports_in:
+        problems.append(f"{chaos.reports_in - chaos.delivered} report(s) not delivered")
+    if chaos.packets_with_two_ids:
+        problems.append(f"{chaos.packets_with_two_ids} packet(s) sent under two Message-IDs")
+    return problems
+
+
+def main() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["embedded", "rabbitmq", "redis"], nargs="+", default=["embedded"])
+    parser.add_argument("--reports", type=int, default=40)
+    parser.add_argument("--per-report", type=int, default=50)
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    console = Console()
+    reports = make_reports(args.reports, args.per_report)
+    table = Table(title=f"crash chaos: {len(reports)} reports, {sum(len(r['records']) for r in reports)} work orders")
+    for col in ("fault", "kills", "reports in", "accounted for", "work orders", "issues", "clues", "emails", "sent twice", "result"):
+        table.add_column(col)
+    failed = False
+    for mode in args.mode:
+        results = []
+        for kills in (0, args.kills):
+            with tempfile.TemporaryDirectory() as tmp, console.status(f"{mode}: {kills} kill(s) …") as status:
+                results.append(run(mode, reports, kills, workdir=Path(tmp), seed=args.seed, progress=lambda m: status.update(f"{mode}: {m}")))
+        baseline, chaos = results
+        problems = compare(baseline, chaos)
+        failed |= bool(problems)
+        victim = "gateway process SIGKILL" if mode == "embedded" else f"worker SIGKILL (PostgreSQL + {mode})"
+        for o, label in ((baseline, "none (undisturbed)"), (chaos, victim)):
+            table.add_row(label, str(o.kills), str(o.reports_in), f"{o.delivered} delivered / {o.accepted} accepted", str(o.work_orders),
+                          str(o.issues), str(o.clues), str(o.emails), str(o.emails_twice),
+                          "baseline" if o is baseline else ("same result" if not problems else "; ".join(problems)))
+        console.print(json.dumps({"mode": mode, "baseline": baseline.__dict__, "chaos": chaos.__dict__, "problems": problems}, ensure_ascii=False))
+    console.print(table)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
