@@ -173,7 +173,20 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise ValidationFailed(f"the .xlsx workbook cannot be read ({type(exc).__name__}: {exc})", errors=[{"loc": ["file"], "msg": "unreadable xlsx"}]) from exc
     try:
         sheet = workbook.active
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if sheet is None:
+            raise ValidationFailed("the .xlsx workbook has no worksheet", errors=[{"loc": ["file"], "msg": "no worksheet"}])
+        rows = sheet.iter_rows(values_only=True)
+        number = 0
+        while True:
+            # read_only workbooks parse lazily: a broken sheet fails here, row by row, not at load.
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except Exception as exc:
+                raise ValidationFailed(f"the .xlsx workbook cannot be read after row {number} ({type(exc).__name__}: {exc}); save it again from Excel",
+                                       errors=[{"loc": ["file"], "msg": "unreadable xlsx"}]) from exc
+            number += 1
             yield number, list(row)
     finally:
         workbook.close()

@@ -160,8 +160,12 @@ def _database(mode: str) -> Iterator[str | None]:
 
 
 def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, seed: int = 1, timeout: float = 300,
-        progress: Any = None) -> Outcome:
-    """One run: the whole input pushed while `kills` SIGKILLs hit the gateway (embedded) or a worker (distributed)."""
+        progress: Any = None, disrupt: Any = None) -> Outcome:
+    """One run: the whole input pushed while `kills` SIGKILLs hit the gateway (embedded) or a worker (distributed).
+
+    With `disrupt` (a function), it is called once, a little after the pushing starts, instead of the kills:
+    an outage of a service (ops/chaos/outages.py).
+    """
     from aiosmtpd.controller import Controller
     from sqlalchemy import create_engine, func, select, text
 
@@ -200,6 +204,9 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
         stop = threading.Event()
         pusher = threading.Thread(target=_push_all, args=(url, reports, outcome, stop), daemon=True)
         pusher.start()
+        if disrupt is not None:
+            time.sleep(rng.uniform(1.0, 2.0))
+            disrupt()
         for k in range(kills):
             time.sleep(rng.uniform(0.5, 3.0))
             if mode == "embedded":
