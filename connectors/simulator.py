@@ -64,18 +64,20 @@ def _check_signature(request: web.Request, body: bytes, state: SimulatorState) -
         raise web.HTTPUnauthorized(text=json.dumps({"title": "Unauthorized", "status": 401, "detail": exc.detail}), content_type="application/problem+json") from exc
 
 
-async def list_reports(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
-    state.requests += 1
-    _check_signature(request, await request.read(), state)
+def _next_fault(state: SimulatorState) -> str | None:
     fault = state.plan.pop(0) if state.plan else None
     if fault:
         state.faults_served.append(fault)
-    if fault in ("500", "502", "503"):
+    return fault
+
+
+async def _injected(request: web.Request, state: SimulatorState, fault: str | None) -> web.StreamResponse | None:
+    """The answer an injected fault gives instead of the real one (None: go on; "slow" waits first, then goes on)."""
+    if fault in ("500", "502", "503", "408"):
         return web.json_response({"title": "injected", "status": int(fault)}, status=int(fault))
     if fault == "429":
         return web.json_response({"title": "slow down", "status": 429}, status=429, headers={"Retry-After": "1"})
-    if fault in ("400", "401"):
+    if fault in ("400", "401", "422"):
         return web.json_response({"title": "refused", "status": int(fault), "detail": "injected permanent refusal"}, status=int(fault))
     if fault == "slow":
         await asyncio.sleep(state.slow_s)
@@ -83,6 +85,17 @@ async def list_reports(request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
         request.transport.close()
         return web.Response()  # never reaches the client
+    return None
+
+
+async def list_reports(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    state.requests += 1
+    _check_signature(request, await request.read(), state)
+    fault = _next_fault(state)
+    answer = await _injected(request, state, fault)
+    if answer is not None:
+        return answer
     start = _index(request.query.get("since"))
     limit = max(1, min(int(request.query.get("limit", "100")), 1000))
     end = min(start + limit, len(state.reports))
@@ -103,22 +116,11 @@ async def receive_feedback(request: web.Request) -> web.Response:
     body = await request.read()
     _check_signature(request, body, state)
     key = request.headers.get("Idempotency-Key")
-    fault = state.plan.pop(0) if state.plan else None
-    if fault:
-        state.faults_served.append(fault)
+    fault = _next_fault(state)
     state.feedback_log.append((key, fault or "ok"))
-    if fault in ("500", "502", "503", "408"):
-        return web.json_response({"title": "injected", "status": int(fault)}, status=int(fault))
-    if fault == "429":
-        return web.json_response({"title": "slow down", "status": 429}, status=429, headers={"Retry-After": "1"})
-    if fault in ("400", "401", "422"):
-        return web.json_response({"title": "refused", "status": int(fault), "detail": "injected permanent refusal"}, status=int(fault))
-    if fault == "slow":
-        await asyncio.sleep(state.slow_s)
-    if fault == "drop":
-        assert request.transport is not None
-        request.transport.close()
-        return web.Response()  # never reaches the client
+    answer = await _injected(request, state, fault)
+    if answer is not None:
+        return answer
     if not key:
         return web.json_response({"title": "Idempotency-Key required", "status": 400}, status=400)
     if fault == "lost_answer":  # stored, but the answer never arrives: the retry must not make a second document

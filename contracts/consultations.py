@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.reports import Period  # the same from…to as a report's period
+
 
 class Outcome(StrEnum):
     on_site = "on_site"  # 现场解决
@@ -25,19 +27,6 @@ OUTCOME_NAMES = {
 }
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class Period(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: date
-    end: date
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Period":
-        if self.end < self.start:
-            raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
-        return self
 
 
 class ConsultationItem(BaseModel):

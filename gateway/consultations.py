@@ -204,9 +204,18 @@ def update_supervision(session: Session, supervision_id: str, update: Supervisio
 # ---- reminders (催报 / 催办) ---------------------------------------------------------------------------
 
 
+def _urge(gateway: "Gateway", session: Session, chased: Consultation | Supervision, *, key: str, recipients: list[str], subject: str, text: str) -> None:
+    """One reminder email (made once per key), and the entry marked as chased, in one commit."""
+    from gateway.notices import queue_notice
+
+    queue_notice(gateway, session, key=key, kind="urge", recipients=recipients, subject=subject, text=text)
+    chased.chased_at = utcnow()
+    session.commit()
+
+
 def chase_consultations(gateway: "Gateway", *, today: date | None = None) -> tuple[list[str], list[str]]:
     """One reminder per announced activity whose Table 1 is missing past its due date, and per overdue supervision entry."""
-    from gateway.notices import queue_notice, send_due
+    from gateway.notices import send_due
 
     today = today or utcnow().astimezone(SHANGHAI).date()
     routing = gateway.routing
@@ -219,10 +228,8 @@ def chase_consultations(gateway: "Gateway", *, today: date | None = None) -> tup
             text = (f"{committee.name}：\n\n{c.workstation}于{chinese_date(c.activity_date)}开展的协商议事活动（主题：{c.topic}），"
                     f"《协商议事活动开展情况表》（附表1）应于{chinese_date(c.due_on)}前报送，至今尚未收到。请督促及时填报。\n\n"
                     f"（活动编号：{c.consultation_id}）\n\n区政协办公室\n")
-            queue_notice(gateway, session, key=f"urge-table1:{c.consultation_id}", kind="urge", recipients=list(committee.emails),
-                         subject=f"【催报】{c.workstation}协商议事活动开展情况表（应于{chinese_date(c.due_on)}前报送）", text=text)
-            c.chased_at = utcnow()
-            session.commit()
+            _urge(gateway, session, c, key=f"urge-table1:{c.consultation_id}", recipients=list(committee.emails), text=text,
+                  subject=f"【催报】{c.workstation}协商议事活动开展情况表（应于{chinese_date(c.due_on)}前报送）")
             missing.append(c.consultation_id)
         rows = session.execute(select(Supervision, Consultation).join(Consultation, Consultation.id == Supervision.consultation_pk).where(
             Supervision.state == "open", Supervision.due_on < today, Supervision.chased_at.is_(None),
@@ -233,10 +240,8 @@ def chase_consultations(gateway: "Gateway", *, today: date | None = None) -> tup
                     f"“{s.suggestion}”，应于{chinese_date(s.due_on)}前落实，目前尚未办结。请督促承办单位"
                     f"{('（' + s.assigned_unit + '）') if s.assigned_unit else ''}抓紧办理，并报送进展情况。\n\n"
                     f"（督办编号：{s.supervision_id}）\n\n区政协办公室\n")
-            queue_notice(gateway, session, key=f"urge-supervision:{s.supervision_id}", kind="urge", recipients=list(committee.emails),
-                         subject=f"【催办】{c.workstation}：{s.suggestion[:30]}", text=text)
-            s.chased_at = utcnow()
-            session.commit()
+            _urge(gateway, session, s, key=f"urge-supervision:{s.supervision_id}", recipients=list(committee.emails), text=text,
+                  subject=f"【催办】{c.workstation}：{s.suggestion[:30]}")
             overdue.append(s.supervision_id)
     for _ in missing:
         gateway.metrics.urges.labels("table1_missing").inc()

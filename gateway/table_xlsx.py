@@ -34,17 +34,23 @@ def _boxed(ws: Any, cell_range: str) -> None:
             cell.border = _BOX
 
 
-def table1_template(hall: str = "协商议事厅") -> bytes:
-    """A blank 附表1, ready to fill in Excel or WPS: ticks chosen from a list, dates as dates."""
+def _form(sheet_title: str, widths: tuple[int, ...], heading: str) -> tuple[Workbook, Any]:
+    """A workbook whose first sheet has the form's column widths and its title across the top, as the seed's forms."""
     wb = Workbook()
     ws = wb.active
-    ws.title = "附表1"
-    for col, width in zip("ABCDEF", (16, 44, 12, 16, 22, 26)):
+    ws.title = sheet_title
+    for col, width in zip("ABCDEF", widths):
         ws.column_dimensions[col].width = width
     ws.merge_cells("A1:F1")
-    ws["A1"] = f"{hall}协商议事活动开展情况表"
+    ws["A1"] = heading
     ws["A1"].font, ws["A1"].alignment = Font(bold=True, size=16), _CENTER
     ws.row_dimensions[1].height = 30
+    return wb, ws
+
+
+def table1_template(hall: str = "协商议事厅") -> bytes:
+    """A blank 附表1, ready to fill in Excel or WPS: ticks chosen from a list, dates as dates."""
+    wb, ws = _form("附表1", (16, 44, 12, 16, 22, 26), f"{hall}协商议事活动开展情况表")
     ws["A2"], ws["C2"], ws["E2"] = "活动时间（自）", "至", "活动编号（可不填）"
     ws["A3"] = "站（室）或活动组"
     ws["A4"] = "协商议事主题"
@@ -194,15 +200,7 @@ def read_table1(content: bytes, *, filename: str = "附表1.xlsx", activity_id: 
 
 def table2_xlsx(month_title: str, rows: list[dict[str, Any]], totals: dict[str, int], reconciliation: list[tuple[str, int]], made_on: str) -> bytes:
     """附表2, one row per workstation or group and topic, the totals row, and the reconciliation figures beside it."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "附表2"
-    for col, width in zip("ABCDEF", (28, 36, 16, 12, 16, 22)):
-        ws.column_dimensions[col].width = width
-    ws.merge_cells("A1:F1")
-    ws["A1"] = month_title
-    ws["A1"].font, ws["A1"].alignment = Font(bold=True, size=16), _CENTER
-    ws.row_dimensions[1].height = 30
+    wb, ws = _form("附表2", (28, 36, 16, 12, 16, 22), month_title)
     ws.merge_cells("A2:F2")
     ws["A2"] = made_on
     ws["A2"].alignment = Alignment(horizontal="right")

@@ -117,7 +117,7 @@ def _push_all(url: str, reports: list[dict[str, Any]], outcome: Outcome, stop: t
     asyncio.run(go())
 
 
-def _wait_http(url: str, timeout: float = 60) -> None:
+def wait_until_up(url: str, timeout: float = 60) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -196,7 +196,7 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
         api = _spawn(api_args, env, workdir / "api.log")
         procs = [api]
         stack.callback(lambda: [p.kill() for p in procs if p.poll() is None])
-        _wait_http(url)
+        wait_until_up(url)
         workers: list[subprocess.Popen[bytes]] = []
         if mode != "embedded":
             workers = [_spawn(["worker", "--threads", "2"], env, workdir / f"worker{i}.log") for i in range(2)]
@@ -214,7 +214,7 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
                 api.wait()
                 api = _spawn(api_args, env, workdir / "api.log")
                 procs.append(api)
-                _wait_http(url)
+                wait_until_up(url)
             else:
                 i = rng.randrange(len(workers))
                 workers[i].send_signal(signal.SIGKILL)

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ops.chaos.crash import KEY, _env, _wait_http, free_port, make_reports  # noqa: E402
+from ops.chaos.crash import KEY, _env, wait_until_up, free_port, make_reports  # noqa: E402
 
 
 def _proc(pid: int) -> tuple[float, int, int]:
@@ -66,7 +66,7 @@ def main() -> int:
                 "pull_schedule": "", "digest_schedule": "", "feedback_schedule": ""})
     with open(workdir / "gateway.log", "ab") as log:
         gateway = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(port)], env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    _wait_http(url)
+    wait_until_up(url)
     from gateway.demo.generator import generate_week
 
     week = generate_week(date(2026, 11, 16), records=args.batch, seed=3)

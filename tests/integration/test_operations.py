@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.bootstrap import bootstrap
+from ops.chaos.crash import _wait_http as wait_until_up
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
 from tests.helpers.processes import gateway_env, gateway_process
@@ -151,13 +152,7 @@ def test_json_logs_carry_the_ids_and_never_personal_data(tmp_path: Path, smtp: S
                       log_format="json", log_level="INFO", pull_schedule="", digest_schedule="")
     with gateway_process("run", "--port", str(port), cwd=tmp_path, env=env) as process:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_up(url)
         call(url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
         wait_for_state(url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
         process.terminate()
