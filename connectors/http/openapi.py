@@ -34,8 +34,10 @@ def build_openapi() -> dict[str, Any]:
     ref = {model: refs[(model, mode)]["$ref"] for model, mode in models}  # type: ignore[index]
     problem = ref[Problem]
     unauthorized = _problem(problem, "Not signed, badly signed, stale, replayed, or an unknown or revoked key.")
+    report_link = {"ReportStatus": {"operationId": "reportStatus", "parameters": {"report_id": "$response.body#/report_id"}}}
     receipt_responses = {
-        "202": {"description": "Stored durably; processing has started.", "content": {"application/json": {"schema": {"$ref": ref[Receipt]}}}},
+        "202": {"description": "Stored durably; processing has started.", "content": {"application/json": {"schema": {"$ref": ref[Receipt]}}},
+                "links": report_link},
         "200": {"description": "The same report was received before: the original receipt, with duplicate true.",
                 "content": {"application/json": {"schema": {"$ref": ref[Receipt]}}}},
         "401": unauthorized,
@@ -44,8 +46,13 @@ def build_openapi() -> dict[str, Any]:
         "415": _problem(problem, "Wrong content type."),
         "422": _problem(problem, "Not valid: `errors` names every bad field, with the record index (or spreadsheet row)."),
     }
+    table1_links = {
+        "ConsultationStatus": {"operationId": "consultationStatus", "parameters": {"consultation_id": "$response.body#/consultation_id"}},
+        "UpdateSupervision": {"operationId": "updateSupervision", "parameters": {"supervision_id": "$response.body#/supervision_ids/0"}},
+    }
     table1_responses = {
-        "201": {"description": "Stored: the activity's first Table 1.", "content": {"application/json": {"schema": {"$ref": ref[ConsultationReceipt]}}}},
+        "201": {"description": "Stored: the activity's first Table 1.", "content": {"application/json": {"schema": {"$ref": ref[ConsultationReceipt]}}},
+                "links": table1_links},
         "200": {"description": "A revision, or the same document again (nothing changed).",
                 "content": {"application/json": {"schema": {"$ref": ref[ConsultationReceipt]}}}},
         "401": unauthorized,
