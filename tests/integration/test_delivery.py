@@ -300,3 +300,45 @@ def test_untrusted_certificate_is_not_sent_to_and_the_error_says_what_to_set(tmp
     finally:
         server.stop()
     assert server.inbox.messages == []
+
+
+def test_packets_are_shown_previewed_and_resent_from_the_command_line(tmp_path: Path, smtp: SmtpServer) -> None:
+    import email as email_lib
+    import subprocess
+    import sys
+    from email import policy
+
+    from tests.helpers.processes import gateway_env
+
+    smtp.inbox.refuse["gone@zx.example"] = "550 5.1.1 mailbox unavailable"
+    config = _config(tmp_path)
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=config) as (_, server):
+        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _urban_only())
+        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+    (sent,) = smtp.inbox.wait_for(1)
+    env = gateway_env(data_dir=str(tmp_path), config=str(config), smtp_url=smtp.url, client_keys=f"{CLIENT_KEY_ID}:{CLIENT_SECRET}")
+
+    def gateway(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, env={**env, "COLUMNS": "200"},
+                                cwd=tmp_path, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    shown = gateway("packets", "show", "P000001-urban").stdout
+    assert "Subject: 【线索包】2026年第47周 · 城建环保委 · 1条线索" in shown and "城建环保委员会：" in shown
+    assert "gone@zx.example" in shown and "550 5.1.1 mailbox unavailable" in shown  # the send log
+    gateway("packets", "preview", "P000001-urban", "--html", "p.html", "--eml", "p.eml", "--xlsx", "p.xlsx")
+    again = email_lib.message_from_bytes((tmp_path / "p.eml").read_bytes(), policy=policy.default)
+    assert again["Message-ID"] == sent[1]["Message-ID"] and str(again["Subject"]) == str(sent[1]["Subject"])
+    assert "<table" in (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert xlsx_rows((tmp_path / "p.xlsx").read_bytes())[0] == [name for name, _ in XLSX_COLUMNS]
+
+    # The address is fixed in the routing configuration; the packet goes again to that recipient only, same Message-ID.
+    config.write_text(CONFIG.replace("gone@zx.example", "back@zx.example"), encoding="utf-8")
+    assert "back@zx.example" in gateway("packets", "resend", "P000001-urban").stdout
+    with running_gateway(tmp_path, smtp_url=smtp.url, config=config):  # its start re-dispatches the queued resend
+        messages = smtp.inbox.wait_for(2)
+    rcpts, resent = messages[1]
+    assert rcpts == ["back@zx.example"] and resent["Message-ID"] == sent[1]["Message-ID"]
+    printed = gateway("digest", "--print", "--date", utcnow().astimezone(__import__("gateway.periods").periods.SHANGHAI).date().isoformat()).stdout
+    assert printed.startswith("Subject: 【每日汇总】") and "城建环保委：P000001-urban" in printed
