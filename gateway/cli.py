@@ -50,15 +50,17 @@ async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool,
     await serve(gateway, host=host, port=port, workers=workers, sweep=sweep, ready=ready, stop=stop, ops_only=ops_only)
 
 
-def _serve(args: argparse.Namespace, *, workers: bool, distributed_only: bool = True) -> int:
+def _serve(args: argparse.Namespace, *, workers: bool) -> int:
     from gateway.bootstrap import bootstrap
 
     gateway = bootstrap()
     s = gateway.settings
     _setup_logging(s.log_level, s.log_format)
-    if not workers and distributed_only and gateway.embedded:
+    if not workers and gateway.embedded:
         gateway.close()
-        raise ConfigError("`gateway api` serves only the API and needs GATEWAY_BROKER_URL (redis://… or amqp://…) for its workers; use `gateway run` for everything in one process")
+        command = "scheduler" if getattr(args, "ops_only", False) else "api"
+        raise ConfigError(f"`gateway {command}` is part of a distributed deployment and needs GATEWAY_BROKER_URL (redis://… or amqp://…) "
+                          "shared with its workers; use `gateway run` for everything in one process")
     broker = "in this process" if gateway.embedded else (s.broker_url or "").split("@")[-1] + (", also consumed here" if workers else "")
     print(f"database: {gateway.engine.url.render_as_string(hide_password=True)}")
     print(f"queue:    {broker}")
@@ -83,7 +85,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     args.ops_only = True
-    return _serve(args, workers=False, distributed_only=False)
+    return _serve(args, workers=False)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

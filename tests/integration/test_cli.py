@@ -76,6 +76,39 @@ def test_worker_without_a_broker_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 2 and "GATEWAY_BROKER_URL" in result.stderr
 
 
+def test_scheduler_without_a_broker_says_what_to_do_and_with_one_serves_metrics(tmp_path: Path) -> None:
+    import uuid
+
+    import pytest
+
+    from tests.helpers.services import REDIS_URL, need
+
+    result = run("scheduler", cwd=tmp_path)
+    assert result.returncode == 2 and "`gateway scheduler` is part of a distributed deployment" in result.stderr
+    need("Redis", 6379)
+    port = free_port()
+    env = gateway_env(data_dir=str(tmp_path), broker_url=REDIS_URL, queue_prefix="sched-" + uuid.uuid4().hex[:6])
+    with gateway_process("scheduler", "--port", str(port), cwd=tmp_path, env=env):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                    ready = json.load(response)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the scheduler did not answer /readyz in 30 s")
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as refused:  # no API here
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/reports", data=b"{}"), timeout=5)
+        refused.value.close()
+    assert ready["status"] == "ready" and ready["checks"]["broker"]["detail"].startswith("reachable")
+    assert 'gateway_queue_depth{queue="normalize_report"} 0.0' in metrics
+    assert refused.value.code == 404
+
+
 def test_schema_writes_json_schemas_of_the_wire_formats(tmp_path: Path) -> None:
     result = run("schema", "--out", "schemas", cwd=tmp_path)
     assert result.returncode == 0
