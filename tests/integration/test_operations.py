@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.bootstrap import bootstrap
-from ops.chaos.crash import _wait_http as wait_until_up
+from ops.chaos.crash import wait_until_up
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
 from tests.helpers.processes import gateway_env, gateway_process
