@@ -117,32 +117,3 @@ def test_whatever_schemathesis_sent_went_all_the_way_through_the_pipeline(served
         time.sleep(0.5)
     assert {r.state for r in reports} == {"delivered"}
 
-
-STATEFUL_RUNS = {"steps": 0, "scenarios": 0}
-
-
-def test_stateful_sequences_keep_to_the_spec(server: ServerThread, signed_session: requests.Session) -> None:
-    """schemathesis' stateful mode: a receipt's report id fed to the status, a Table 1's ids to its status and supervision."""
-    from hypothesis.stateful import run_state_machine_as_test
-
-    base = schema.as_state_machine()
-
-    class Workflow(base):  # type: ignore[misc, valid-type]
-        def setup(self) -> None:
-            STATEFUL_RUNS["scenarios"] += 1
-
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
-            STATEFUL_RUNS["steps"] += 1
-            return {"base_url": server.url, "session": signed_session, "headers": CREDENTIALS}
-
-        def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
-            # The same exceptions as the stateless test above, for the same reasons.
-            excluded = [schemathesis.checks.positive_data_acceptance]
-            if str((case.query or {}).get("partial", "")).lower() in ("true", "1"):
-                excluded.append(schemathesis.checks.negative_data_rejection)
-            case.validate_response(response, additional_checks=additional_checks, excluded_checks=excluded, transport_kwargs=kwargs)
-
-    run_state_machine_as_test(Workflow, settings=settings(max_examples=30, stateful_step_count=6, deadline=None,
-                                                          suppress_health_check=list(HealthCheck)))
-    print("stateful:", STATEFUL_RUNS)
-    assert STATEFUL_RUNS["steps"] >= 30
