@@ -117,3 +117,40 @@ def test_whatever_schemathesis_sent_went_all_the_way_through_the_pipeline(served
         time.sleep(0.5)
     assert {r.state for r in reports} == {"delivered"}
 
+
+
+def test_stateful_sequences_keep_to_the_spec(tmp_path_factory: pytest.TempPathFactory, signed_session: requests.Session) -> None:
+    """schemathesis' stateful mode, a fresh gateway per scenario: a receipt's report id fed to its status, a Table 1's ids to its views."""
+    from hypothesis.stateful import run_state_machine_as_test
+
+    runs = {"scenarios": 0, "steps": 0}
+    failures: list[str] = []
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            # Each scenario starts from an empty gateway, so that a sequence replayed by Hypothesis meets the same answers.
+            runs["scenarios"] += 1
+            self._served = running_gateway(tmp_path_factory.mktemp("stateful"), max_body_bytes=2_000_000, workers=False)
+            self._gateway, self._server = self._served.__enter__()
+
+        def teardown(self) -> None:
+            self._served.__exit__(None, None, None)
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            runs["steps"] += 1
+            return {"base_url": self._server.url, "session": signed_session, "headers": CREDENTIALS}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
+            excluded = [schemathesis.checks.positive_data_acceptance]  # as in the stateless test, for the same reasons
+            if str((case.query or {}).get("partial", "")).lower() in ("true", "1"):
+                excluded.append(schemathesis.checks.negative_data_rejection)
+            try:
+                case.validate_response(response, additional_checks=additional_checks, excluded_checks=excluded, transport_kwargs=kwargs)
+            except Exception as exc:
+                failures.append(f"{case.method} {case.formatted_path} → {response.status_code}: {str(exc)[:1500]}")
+                raise
+
+    run_state_machine_as_test(Workflow, settings=settings(max_examples=25, stateful_step_count=5, deadline=None, database=None,
+                                                          suppress_health_check=list(HealthCheck)))
+    print("stateful:", runs)
+    assert runs["steps"] >= 25 and failures == []
