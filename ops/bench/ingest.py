@@ -146,16 +146,10 @@ def main() -> int:
         results.append(measure("bare", args, progress))
         results.append(measure("gateway-sqlite", args, progress, database_url=f"sqlite:///{tmp}/bench.db", data_dir=tmp))
         if args.postgres:
-            import psycopg
+            from ops.scratchdb import scratch_database
 
-            name = "gw_bench_" + uuid.uuid4().hex[:8]
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            try:
-                results.append(measure("gateway-postgres", args, progress, database_url=f"postgresql://postgres@127.0.0.1:5432/{name}", data_dir=tmp))
-            finally:
-                with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with scratch_database(prefix="gw_bench_") as url:
+                results.append(measure("gateway-postgres", args, progress, database_url=url, data_dir=tmp))
     baseline = results[0]["rps"]
     table = Table(title=f"intake: {args.requests} single-record urgent reports, {args.concurrency} connections, {os.cpu_count()} cores")
     for col in ("server", "req/s", "ratio to bare", "p50 ms", "p99 ms", "statuses"):

@@ -113,19 +113,13 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
     from gateway.db.models import Clue, Issue, Report
     from gateway.files import FileMeta, import_file
 
-    with tempfile.TemporaryDirectory() as tmp:
+    from ops.scratchdb import scratch_database
+
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(database_url, prefix="gw_bench_") as database_url:
         data = Path(tmp) / "bench.jsonl"
         make_file(data, n)
         content = data.read_bytes()
         prefix = "bench-" + uuid.uuid4().hex[:8]
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        admin = make_url(database_url)
-        name = "gw_bench_" + uuid.uuid4().hex[:8]
-        with psycopg.connect(admin.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        database_url = admin.set(database=name).render_as_string(hide_password=False)
         settings = {"data_dir": str(Path(tmp) / "gw"), "database_url": database_url, "broker_url": broker_url, "queue_prefix": prefix}
         gateway = bootstrap(**settings)
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}, **{f"GATEWAY_{k.upper()}": v for k, v in settings.items()}}
@@ -152,10 +146,8 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
             for p in procs:
                 p.wait(30)
             gateway.close()
-            with psycopg.connect(admin.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        queue.put({"n": n, "intake": intake, "total": total, "issues": issues, "clues": clues,
-                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    queue.put({"n": n, "intake": intake, "total": total, "issues": issues, "clues": clues,
+               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
 def main() -> int:

@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 KEY = ("chaos-command-center", "chaos-secret-0123456789abcdef")
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F", "redis": "redis://127.0.0.1:6379/0"}
 
 
@@ -147,16 +146,10 @@ def _database(mode: str) -> Iterator[str | None]:
     if mode == "embedded":
         yield None
         return
-    import psycopg
+    from ops.scratchdb import scratch_database
 
-    name = "gw_chaos_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(prefix="gw_chaos_") as url:
+        yield url
 
 
 def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, seed: int = 1, timeout: float = 300,

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+from ops.scratchdb import PG_ADMIN, scratch_database
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 START_HINTS = {
@@ -41,17 +41,9 @@ def need(name: str, port: int) -> None:
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A database of its own for one test, dropped after."""
-    import psycopg
-
     need("PostgreSQL", 5432)
-    name = "gw_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(PG_ADMIN) as url:
+        yield url
 
 
 def delete_rabbit_queues(prefix: str, names: list[str]) -> None:
