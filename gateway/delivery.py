@@ -35,6 +35,11 @@ class RetryPolicy:
     def wait_after(self, attempts: int) -> timedelta:
         return timedelta(seconds=self.waits_s[min(max(attempts, 1), len(self.waits_s)) - 1])
 
+    def next_attempt(self, attempts: int, *, started: datetime, now: datetime) -> datetime | None:
+        """When to try again after `attempts` failed ones, or None when that would pass the horizon (give up)."""
+        retry_at = now + self.wait_after(attempts)
+        return None if retry_at > started + self.horizon else retry_at
+
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
@@ -126,8 +131,8 @@ def handle_deliver_packet(
                 d.state, d.last_error, d.next_attempt_at = "failed", result.error, None
             else:
                 d.last_error = (result.error if result else None) or (str(error) if error else "not attempted")
-                retry_at = finished + policy.wait_after(d.attempts)
-                if retry_at > created_at + policy.horizon:
+                retry_at = policy.next_attempt(d.attempts, started=created_at, now=finished)
+                if retry_at is None:
                     d.state, d.next_attempt_at = "failed", None
                     d.last_error = f"gave up after {d.attempts} attempt(s) in {policy.horizon.total_seconds() / 3600:g} h: {d.last_error}"
                 else:

@@ -23,7 +23,7 @@ from gateway.clues import type_name
 from gateway.db.models import Clue, Delivery, Notice, Packet, PacketClue, Report, utcnow
 from gateway.delivery import RetryPolicy
 from gateway.errors import TransientError
-from gateway.packets import _environment
+from gateway.packets import template_environment
 from gateway.periods import SHANGHAI, chinese_date
 
 if TYPE_CHECKING:
@@ -89,11 +89,8 @@ def _send_one(gateway: "Gateway", notice_pk: int) -> bool:
             notice.last_error = "; ".join(f"{r}: {res.error}" for r, res in refused.items())
         else:
             notice.last_error = error or "; ".join(f"{r}: {res.error}" for r, res in refused.items())
-            retry_at = utcnow() + policy.wait_after(notice.attempts)
-            if retry_at > created_at + policy.horizon:
-                notice.state, notice.next_attempt_at = "failed", None
-            else:
-                notice.state, notice.next_attempt_at = "retry", retry_at
+            retry_at = policy.next_attempt(notice.attempts, started=created_at, now=utcnow())
+            notice.state, notice.next_attempt_at = ("failed", None) if retry_at is None else ("retry", retry_at)
         state = notice.state
         session.commit()
     gateway.metrics.notices.labels(kind, state).inc()
@@ -129,7 +126,7 @@ def chase_unacknowledged(gateway: "Gateway", *, now: datetime | None = None) -> 
     """Queue a reminder for each delivered packet not acknowledged within the configured hours; returns their packet ids."""
     now = now or utcnow()
     cutoff = now - timedelta(hours=gateway.settings.ack_chase_after_h)
-    env = _environment()
+    env = template_environment()
     chased = []
     with gateway.uow.session_factory() as session:
         overdue = session.scalars(select(Packet).where(
@@ -252,7 +249,7 @@ _STATE_NAMES = {"pending": "待发送", "delivered": "已送达", "partial": "�
 
 
 def render_digest(gateway: "Gateway", digest: Digest, recipients: list[str]) -> EmailMessage:
-    env = _environment()
+    env = template_environment()
     return _email(
         gateway, subject=digest.subject, recipients=recipients,
         message_id=f"<digest-{digest.day.isoformat()}@{gateway.settings.mail_domain}>",

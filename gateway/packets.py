@@ -108,7 +108,8 @@ def packet_view(session: Session, packet: Packet, routing: RoutingConfig) -> Pac
     )
 
 
-def _environment() -> Environment:
+def template_environment() -> Environment:
+    """The gateway's Jinja2 templates (gateway/templates): HTML ones escaped, a missing value an error, not a blank."""
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
@@ -164,7 +165,7 @@ class AckLink:
 def render_email(view: PacketView, *, sender: str, recipients: list[str], message_id: str, date: datetime,
                  links: AckLinks | None = None) -> EmailMessage:
     """The packet as one email: plain text and HTML alternatives, the spreadsheet attached."""
-    env = _environment()
+    env = template_environment()
     ack = None
     if links is not None:
         ack = AckLink(links.url(view.packet_id, view.revision, date), chinese_date(links.expires_at(date).astimezone(SHANGHAI).date()))

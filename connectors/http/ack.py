@@ -5,17 +5,14 @@ mail security scanners open every link in an email (a GET must change nothing).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connectors.http.views import GATEWAY, in_thread
 from gateway.acknowledge import AckResult, TokenError, packet_for_token
+from gateway.packets import template_environment
 from gateway.periods import SHANGHAI
 
-_TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
-_page = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(default=True)).get_template("ack.html.j2")
+_page = template_environment().get_template("ack.html.j2")
 
 _TITLES = {"confirm": "确认收到线索包", "done": "已确认收到", "expired": "链接已过期", "forged": "链接无效"}
 _STATUS = {"confirm": 200, "done": 200, "expired": 410, "forged": 404}
