@@ -32,6 +32,10 @@ class MailTransport:
     def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:
         raise NotImplementedError
 
+    def check(self, timeout: float) -> str:
+        """Can mail go out now? Says how; raises (OSError, smtplib.SMTPException, ssl.SSLError) saying why not."""
+        return self.location
+
 
 class FolderTransport(MailTransport):
     """Writes `<name>.eml` into a folder (the embedded default, no mail server needed)."""
@@ -42,6 +46,13 @@ class FolderTransport(MailTransport):
 
     def path_for(self, name: str) -> Path:
         return self.folder / f"{name}.eml"
+
+    def check(self, timeout: float) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        probe = self.folder / ".ready"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return f"writing .eml files to {self.folder}"
 
     def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -98,14 +109,15 @@ class SmtpTransport(MailTransport):
         self.ca_file = ca_file
         self.location = f"smtp://{self.settings.host}:{self.settings.port}"
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, timeout: float | None = None) -> smtplib.SMTP:
         s = self.settings
+        timeout = self.timeout if timeout is None else timeout
         # The server's certificate is always checked: against the system's CAs, or a relay's private CA.
         context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         if s.mode == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=context)
         else:
-            client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+            client = smtplib.SMTP(s.host, s.port, timeout=timeout)
         try:
             if s.mode == "starttls":
                 client.starttls(context=context)
@@ -115,6 +127,15 @@ class SmtpTransport(MailTransport):
             client.close()  # a refused login or TLS must not leave the connection open
             raise
         return client
+
+    def check(self, timeout: float) -> str:
+        """Connect, TLS and login as configured, then NOOP and QUIT."""
+        client = self._connect(timeout)
+        try:
+            client.noop()
+        finally:
+            client.quit()
+        return f"{self.location} answers" + (" (login accepted)" if self.settings.username else "")
 
     def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:
         try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from connectors.mail import FolderTransport, SmtpTransport
+from connectors.mail import FolderTransport
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Gateway
@@ -60,27 +60,12 @@ def _broker(gateway: "Gateway") -> Check:
 
 def _mail(gateway: "Gateway") -> Check:
     transport = gateway.transport
-    if isinstance(transport, FolderTransport):
-        folder = transport.folder
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".ready"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            return Check(False, f"cannot write .eml files to {folder}: {exc.strerror}")
-        return Check(True, f"writing .eml files to {folder}")
-    if isinstance(transport, SmtpTransport):
-        probe = SmtpTransport.__new__(SmtpTransport)
-        probe.__dict__.update(transport.__dict__, timeout=TIMEOUT_S)
-        try:
-            client = probe._connect()
-            client.noop()
-            client.quit()
-        except Exception as exc:
-            return Check(False, f"cannot use the mail server {transport.location}: {type(exc).__name__}: {exc}")
-        return Check(True, f"{transport.location} answers" + (" (login accepted)" if transport.settings.username else ""))
-    return Check(True, transport.location)
+    try:
+        return Check(True, transport.check(TIMEOUT_S))
+    except Exception as exc:  # whatever the transport ran into is the reason
+        if isinstance(transport, FolderTransport):
+            return Check(False, f"cannot write .eml files to {transport.folder}: {getattr(exc, 'strerror', None) or exc}")
+        return Check(False, f"cannot use the mail server {transport.location}: {type(exc).__name__}: {exc}")
 
 
 _cache: dict[int, tuple[float, dict[str, Check]]] = {}
