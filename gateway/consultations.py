@@ -74,9 +74,9 @@ def _check_links(session: Session, doc: Table1) -> dict[int, tuple[list[str], li
     return linked
 
 
-def _receipt(c: Consultation, items: int, supervision_ids: list[str], committee: str) -> ConsultationReceipt:
+def _receipt(c: Consultation, items: int, supervision_ids: list[str], *, first_filing: bool = False) -> ConsultationReceipt:
     return ConsultationReceipt(
-        consultation_id=c.consultation_id, revision=c.revision, workstation=c.workstation, committee=committee,
+        consultation_id=c.consultation_id, revision=c.revision, workstation=c.workstation, committee=c.committee_id, first_filing=first_filing,
         activity_date=c.activity_date, due_on=c.due_on,
         received_on=c.received_at.astimezone(SHANGHAI).date() if c.received_at else None,
         late=c.late, planned=c.planned, items=items, supervision_ids=supervision_ids, calendar_official=c.calendar_official,
@@ -101,7 +101,7 @@ def file_table1(session: Session, cmd: FileTable1, *, routing: RoutingConfig, ca
         items = session.scalar(select(func.count()).select_from(ConsultationItem).where(ConsultationItem.consultation_pk == c.id)) or 0
         ids = list(session.scalars(select(Supervision.supervision_id).where(Supervision.consultation_pk == c.id, Supervision.state != "withdrawn").order_by(Supervision.item_seq)))
         session.rollback()
-        return _receipt(c, items, ids, c.committee_id), False
+        return _receipt(c, items, ids), False
     due_on = calendar.due_date(day)
     official = calendar.official(day.year) and calendar.official(due_on.year)
     if c is None:
@@ -150,7 +150,7 @@ def file_table1(session: Session, cmd: FileTable1, *, routing: RoutingConfig, ca
     for entry in existing.values():  # items removed in this revision
         if entry.state == "open":
             entry.state, entry.closed_at = "withdrawn", now
-    receipt = _receipt(c, len(doc.items), supervision_ids, committee).model_copy(update={"first_filing": first_filing})
+    receipt = _receipt(c, len(doc.items), supervision_ids, first_filing=first_filing)
     session.commit()
     return receipt, True
 
