@@ -215,14 +215,16 @@ def build_digest(session: Session, gateway: "Gateway", day: date) -> Digest:
         places = "、".join(str(p["street"]) for p in c.places[:4]) + ("等" if len(c.places) > 4 else "")
         return DigestClue(c.clue_id, routing.committee(c.committee_id).short, type_name(c.clue_type), c.title, c.work_order_count, places)
 
-    packets = []
-    for packet in session.scalars(select(Packet).where(Packet.created_at >= start, Packet.created_at < end).order_by(Packet.id)):
-        counts = session.execute(
-            select(func.count(), func.coalesce(func.sum(Clue.work_order_count), 0))
-            .select_from(PacketClue).join(Clue, Clue.id == PacketClue.clue_pk).where(PacketClue.packet_pk == packet.id)
-        ).one()
-        packets.append(DigestPacket(packet.packet_id, routing.committee(packet.committee_id).short, int(counts[0]), int(counts[1]),
-                                    _STATE_NAMES.get(packet.state, packet.state), packet.acknowledged_at is not None))
+    # Each packet of the day with its clue and work-order counts, in one query.
+    packets = [
+        DigestPacket(packet.packet_id, routing.committee(packet.committee_id).short, int(clues), int(orders),
+                     _STATE_NAMES.get(packet.state, packet.state), packet.acknowledged_at is not None)
+        for packet, clues, orders in session.execute(
+            select(Packet, func.count(Clue.id), func.coalesce(func.sum(Clue.work_order_count), 0))
+            .outerjoin(PacketClue, PacketClue.packet_pk == Packet.id).outerjoin(Clue, Clue.id == PacketClue.clue_pk)
+            .where(Packet.created_at >= start, Packet.created_at < end).group_by(Packet.id).order_by(Packet.id)
+        )
+    ]
     failed = [
         (pid, recipient, error or "")
         for pid, recipient, error in session.execute(
