@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from sqlalchemy import func, select
+from sqlalchemy import select
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from gateway.db.models import FeedbackPush, utcnow
@@ -191,7 +191,3 @@ def retry_pending(gateway: "Gateway") -> int:
         ids = list(session.scalars(select(FeedbackPush.id).where(FeedbackPush.state == "pending", FeedbackPush.attempts > 0)))
     return sum(push(gateway, i).state == "sent" for i in ids)
 
-
-def failed_count(gateway: "Gateway") -> int:
-    with gateway.uow.read_session() as session:
-        return session.scalar(select(func.count()).select_from(FeedbackPush).where(FeedbackPush.state == "failed")) or 0

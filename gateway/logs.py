@@ -2,8 +2,8 @@
 
 Fields a line can carry besides time, level, logger and message: report_id,
 ticket_count, packet_id, job_id (the queue message), actor, outbox_id,
-consultation_id, client. They come from `extra=` or from `log_context()`
-(set by the worker middleware for every message it runs).
+consultation_id, client. They come from `extra=` or from the context that
+`set_context()` sets (the worker middleware, for every message it runs).
 
 Personal data never reaches a log line: every line, text or JSON, goes through
 the same masking of phone, ID-card and bank-card numbers as the clue packets,
@@ -11,12 +11,10 @@ as a last safety net behind code that never logs a complaint's text.
 """
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import json
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,15 +27,6 @@ _DIGITS = re.compile(r"(?<![\dA-Za-z])(?:1[3-9]\d{9}|\d{17}[\dXx]|\d{15,19}|0\d{
 def redact(text: str) -> str:
     """Phone, ID-card and bank-card numbers out of a log line (their first 3 digits kept, to tell them apart)."""
     return _DIGITS.sub(lambda m: m.group(0)[:3] + "*" * (len(m.group(0)) - 3), text)
-
-
-@contextlib.contextmanager
-def log_context(**fields: Any) -> Iterator[None]:
-    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
-    try:
-        yield
-    finally:
-        _context.reset(token)
 
 
 def set_context(**fields: Any) -> contextvars.Token[dict[str, Any]]:

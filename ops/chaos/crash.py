@@ -184,7 +184,6 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
         if database_url:
             settings.update(database_url=database_url, broker_url=BROKERS[mode])
         env = _env(settings)
-        victims: list[subprocess.Popen[bytes]] = []
         api_args = ["run", "--port", str(port)] if mode == "embedded" else ["api", "--port", str(port)]
         api = _spawn(api_args, env, workdir / "api.log")
         procs = [api]

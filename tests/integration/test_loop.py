@@ -19,7 +19,7 @@ from connectors.push_client import Answer, SignedClient
 from connectors.simulator import STATE, create_simulator
 from contracts.consultations import Consultation as Table1
 from gateway.consultations import FileTable1, chase_consultations, file_table1
-from gateway.db.models import Consultation, FeedbackPush, utcnow
+from gateway.db.models import FeedbackPush, utcnow
 from gateway.feedback import push_month, resend
 from gateway.periods import SHANGHAI
 from gateway.service import AppThread

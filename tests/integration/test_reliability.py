@@ -1,7 +1,6 @@
 """Nothing lost, nothing doubled: redelivered messages, a database that goes away, hostile bodies."""
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 from pathlib import Path
