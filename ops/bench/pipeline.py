@@ -103,7 +103,6 @@ def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> 
 
 def run_distributed(n: int, database_url: str, broker_url: str, workers: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """The same report through the real queue: intake here, normalize (by chunk) and route in `workers` worker processes."""
-    import os
     import subprocess
     import uuid
 
@@ -113,6 +112,7 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
     from gateway.db.models import Clue, Issue, Report
     from gateway.files import FileMeta, import_file
 
+    from ops.gwenv import gateway_env
     from ops.scratchdb import scratch_database
 
     with tempfile.TemporaryDirectory() as tmp, scratch_database(database_url, prefix="gw_bench_") as database_url:
@@ -122,7 +122,7 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
         prefix = "bench-" + uuid.uuid4().hex[:8]
         settings = {"data_dir": str(Path(tmp) / "gw"), "database_url": database_url, "broker_url": broker_url, "queue_prefix": prefix}
         gateway = bootstrap(**settings)
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}, **{f"GATEWAY_{k.upper()}": v for k, v in settings.items()}}
+        env = gateway_env(**settings)
         procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--threads", "1"], env=env, cwd=tmp,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import socket
@@ -36,6 +35,8 @@ from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from ops.gwenv import gateway_env  # noqa: E402
 
 KEY = ("chaos-command-center", "chaos-secret-0123456789abcdef")
 BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F", "redis": "redis://127.0.0.1:6379/0"}
@@ -129,13 +130,6 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"the gateway at {url} did not come up in {timeout} s")
 
 
-def _env(settings: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update({f"GATEWAY_{k.upper()}": v for k, v in settings.items()})
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT)
@@ -183,7 +177,7 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
         }
         if database_url:
             settings.update(database_url=database_url, broker_url=BROKERS[mode])
-        env = _env(settings)
+        env = gateway_env(**settings)
         api_args = ["run", "--port", str(port)] if mode == "embedded" else ["api", "--port", str(port)]
         api = _spawn(api_args, env, workdir / "api.log")
         procs = [api]

@@ -27,7 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ops.chaos.crash import KEY, _env, wait_until_up, free_port, make_reports  # noqa: E402
+from ops.chaos.crash import KEY, free_port, make_reports, wait_until_up  # noqa: E402
+from ops.gwenv import gateway_env  # noqa: E402
 
 
 def _proc(pid: int) -> tuple[float, int, int]:
@@ -62,8 +63,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="soak-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = _env({"data_dir": str(workdir), "client_keys": ":".join(KEY), "smtp_url": f"smtp://127.0.0.1:{smtp.port}",
-                "pull_schedule": "", "digest_schedule": "", "feedback_schedule": ""})
+    env = gateway_env(data_dir=workdir, client_keys=":".join(KEY), smtp_url=f"smtp://127.0.0.1:{smtp.port}",
+                      pull_schedule="", digest_schedule="", feedback_schedule="")
     with open(workdir / "gateway.log", "ab") as log:
         gateway = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(port)], env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     wait_until_up(url)

@@ -1,7 +1,6 @@
 """`gateway` commands as real child processes."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,12 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ops.gwenv import gateway_env
 
-def gateway_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update({f"GATEWAY_{k.upper()}": v for k, v in settings.items()})
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+__all__ = ["gateway_env", "gateway_process"]
 
 
 @contextmanager
