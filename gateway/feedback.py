@@ -159,9 +159,7 @@ def push(gateway: "Gateway", push_id: int) -> PushResult:
         session.commit()
         result = PushResult(row.id, row.idempotency_key, row.state, row.attempts, status, error, False)
     gateway.metrics.feedback.labels({"sent": "sent", "failed": "failed"}.get(state, "gave_up")).inc()
-    if state == "sent":
-        gateway.metrics.feedback_last_success.set(utcnow().timestamp())
-    return result
+    return result  # the time of the last success is read from feedback_pushes when scraped
 
 
 def push_month(gateway: "Gateway", month: str) -> PushResult:

@@ -130,8 +130,7 @@ async def run_sync(gateway: Gateway, client: PageSource, *, source: str, client_
         await loop.run_in_executor(None, _finish, gateway, run_id, str(exc))
         raise
     summary = await loop.run_in_executor(None, _finish, gateway, run_id, None)
-    metrics.sync_runs.labels(source, "finished").inc()
-    metrics.sync_last_success.labels(source).set_to_current_time()
+    metrics.sync_runs.labels(source, "finished").inc()  # the time of the last success is read from sync_runs when scraped
     return summary
 
 
