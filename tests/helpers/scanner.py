@@ -20,7 +20,11 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-MOBILE = re.compile(r"(?<![\d*])1[3-9]\d{9}(?![\d*])")
+# A mobile number where one can stand: not glued to letters or digits (the hex tail of a UUID such as
+# …-d15121174580, a longer number, an identifier), nor a masked one's stars, nor the decimals of a float;
+# after Chinese text, 电话, a colon, a space or +86 (also written +8613812345678) it is found.
+_EDGE = r"0-9A-Za-z*"
+MOBILE = re.compile(rf"(?<![{_EDGE}])(?<![0-9]\.)(?:\+?86[- ]?)?(1[3-9][0-9]{{9}})(?![{_EDGE}])")
 ID_CARD = re.compile(r"(?<![\dA-Za-z.])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])")
 
 _lock = threading.Lock()
@@ -136,9 +140,9 @@ def findings_in(text: str, names: set[str]) -> list[str]:
     return found
 
 
-def scan(tmp_root: Path | None) -> tuple[dict[str, int], list[str]]:
-    """Everything collected, and the files under tmp_root; returns the counts scanned and the findings."""
-    names = set(caller_names)
+def scan(tmp_root: Path | None, *, collected: bool = True, names: set[str] | None = None) -> tuple[dict[str, int], list[str]]:
+    """Everything collected (unless collected=False), and the files under tmp_root; returns the counts scanned and the findings."""
+    names = set(caller_names) if names is None else set(names)
     counts = {"emails": 0, "email parts and cells": 0, "eml files": 0, "log lines": 0, "log files": 0, "metric expositions": 0, "feedback documents": 0}
     problems: list[str] = []
 
@@ -147,7 +151,7 @@ def scan(tmp_root: Path | None) -> tuple[dict[str, int], list[str]]:
             problems.append(f"{where}: {finding}")
 
     with _lock:
-        raw_emails, lines, exposed = list(emails), list(log_lines), list(expositions)
+        raw_emails, lines, exposed = (list(emails), list(log_lines), list(expositions)) if collected else ([], [], [])
     for i, raw in enumerate(raw_emails):
         texts = _email_texts(raw)
         counts["emails"] += 1
@@ -159,7 +163,7 @@ def scan(tmp_root: Path | None) -> tuple[dict[str, int], list[str]]:
     for text in exposed:
         counts["metric expositions"] += 1
         check("metrics", text)
-    for state in simulator_states:
+    for state in simulator_states if collected else []:
         for key, document in state.feedback.items():
             counts["feedback documents"] += 1
             check(f"feedback {key}", str(document))
