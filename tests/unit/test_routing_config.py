@@ -97,3 +97,28 @@ def test_a_bad_screening_pattern_is_refused_with_its_line(tmp_path: Path, monkey
         load_config()
     assert f"{config}:4: screening.patterns.1.reason" in caught.value.detail
     assert f"{config}:4: screening.patterns.1.pattern" in caught.value.detail
+
+
+def test_a_rule_with_streets_does_not_match_another_street() -> None:
+    from gateway.routing import Rule
+
+    rule = Rule(committee="urban", categories=["城乡建设"], streets=["梨园镇", "永顺镇"])
+    flood = ("城乡建设", "城市建设和市政管理", "道路积水")
+    assert rule.matches(flood, "门口积水", "梨园镇") and rule.matches(flood, "门口积水", "永顺镇")
+    assert not rule.matches(flood, "门口积水", "宋庄镇")
+    assert not rule.matches(flood, "门口积水", None)  # a rule for some streets does not take an order of unknown place
+    assert not rule.matches(("教育文体",), "门口积水", "梨园镇")  # and its other conditions still hold
+    streets_only = Rule(committee="agriculture", streets=["宋庄镇"])
+    assert streets_only.matches(("教育文体",), "", "宋庄镇") and not streets_only.matches(("教育文体",), "", "梨园镇")
+
+
+def test_a_street_rule_before_a_general_one_takes_only_its_streets(tmp_path: Path) -> None:
+    text = BUNDLED.replace("rules:\n", "rules:\n  - committee: agriculture\n    categories: [城乡建设]\n    streets: [宋庄镇, 漷县镇]\n", 1)
+    path = tmp_path / "routing.yaml"
+    path.write_text(text, encoding="utf-8")
+    routing = load_routing(path)
+    flood = ["城乡建设", "城市建设和市政管理", "道路积水"]
+    assert routing.route(flood, "门口积水", "宋庄镇") == "agriculture"
+    assert routing.route(flood, "门口积水", "漷县镇") == "agriculture"
+    assert routing.route(flood, "门口积水", "梨园镇") == "urban"
+    assert routing.route(flood, "门口积水", None) == "urban"
