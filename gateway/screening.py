@@ -37,7 +37,7 @@ FLAG_REASONS = {
 
 # Checked in this order: the first that matches gives the reason.
 TEXT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("litigation", re.compile(r"已(?:向法院)?(?:起诉|立案)|法院已|诉讼中|正在仲裁|申请了?仲裁|行政复议")),
+    ("litigation", re.compile(r"已经?(?:向法院)?(?:起诉|立案|提起诉讼)|法院已|诉讼中|正在仲裁|申请了?(?:劳动)?仲裁|行政复议")),
     ("real_name_report", re.compile(r"实名举报")),
     ("discipline_inspection", re.compile(r"纪委|监委|纪检")),
     ("petition_assigned", re.compile(r"信访(?:件|事项)?已(?:交办|受理)")),
