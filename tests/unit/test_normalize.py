@@ -1,3 +1,5 @@
+import pytest
+
 from contracts import WorkOrderRecord
 from gateway.classifier import CategoryClassifier
 from gateway.gazetteer import Gazetteer
@@ -58,3 +60,44 @@ def test_near_identical_texts_share_most_of_their_minhash() -> None:
     assert set(hasher.band_keys(a)) & set(hasher.band_keys(b))
     # signatures do not depend on the process (crc32, a fixed seed): the index can persist
     assert MinHasher().signature("云景里小区门口道路积水严重").tolist() == hasher.signature("云景里小区门口道路积水严重").tolist()  # type: ignore[union-attr]
+
+
+def test_a_caller_named_only_in_the_caller_field_is_masked() -> None:
+    # No cue (我叫, 姓名, 联系人 …) names her in the text: only the caller field says who she is.
+    n = NORMALIZER.record(record(content="赵丽华反映小区路灯不亮，晚上出行不安全，赵丽华希望尽快修复。", address="赵丽华家楼下",
+                                 caller={"name": "赵丽华", "phone": "13912345678"}))
+    assert n.content_masked == "赵某某反映小区路灯不亮，晚上出行不安全，赵某某希望尽快修复。"
+    assert n.address == "赵某某家楼下"
+    assert n.caller_masked == "赵某某"
+    # without the caller field the same text names nobody the gateway knows of
+    assert "赵丽华" in NORMALIZER.record(record(content="赵丽华反映小区路灯不亮。")).content_masked
+
+
+# Hand-picked: what the shipped classifier is unsure of (well under 0.5) and sure of (well over it).
+UNSURE = ["喂喂", "嗯嗯，好的", "喂喂，请回电"]
+CONFIDENT = {
+    "孩子所在小学的老师违规补课收费，学校和教育局都不管": ["教育文体"],
+    "拖欠工资三个月，老板一直不给": ["劳动和社会保障"],
+    "小区门口道路积水严重，一下雨就没过脚踝": ["城乡建设"],
+}
+
+
+def test_the_category_confidence_threshold_defaults_to_one_half() -> None:
+    from gateway.settings import Settings
+
+    assert Settings().category_min_confidence == 0.5
+    assert NORMALIZER.min_confidence == 0.5
+
+
+@pytest.mark.parametrize("content", UNSURE)
+def test_an_unsure_inferred_category_is_not_routable_at_the_default_threshold(content: str) -> None:
+    n = NORMALIZER.record(record(content=content, category=[]))
+    assert n.category_inferred and len(n.category) == 1  # the guess is kept for the office to see
+    assert NORMALIZER.routable_category(n) == []  # … but the order goes to triage
+
+
+@pytest.mark.parametrize("content", sorted(CONFIDENT))
+def test_a_confident_inferred_category_is_routable_at_the_default_threshold(content: str) -> None:
+    n = NORMALIZER.record(record(content=content, category=["其他"]))
+    assert n.category_inferred and n.category == CONFIDENT[content]
+    assert NORMALIZER.routable_category(n) == CONFIDENT[content]
