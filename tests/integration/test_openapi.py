@@ -6,6 +6,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, settings
 
 from sqlalchemy import func, select
 
-from connectors.http.openapi import build_openapi
+from connectors.http.openapi import build_openapi  # what schemathesis tests the running gateway against
 from gateway.bootstrap import Gateway
 from gateway.db.models import OutboxMessage, Report
 from gateway.service import ServerThread
@@ -67,12 +68,78 @@ def signed_session() -> Iterator[requests.Session]:
     session.close()
 
 
-def test_the_served_document_is_the_generated_one(server: ServerThread) -> None:
+def _served_document(server: ServerThread) -> dict[str, Any]:
     with urllib.request.urlopen(server.url + "/api/v1/openapi.json") as response:
-        served = json.load(response)
-    assert served == json.loads(json.dumps(build_openapi()))
+        assert response.headers["Content-Type"].startswith("application/json")
+        return json.load(response)
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_the_served_document_is_a_valid_openapi_3_1_document(server: ServerThread) -> None:
+    # Validated by the official OpenAPI 3.1 meta-schema (shipped with schemathesis) in an independent validator
+    # (jsonschema_rs), not compared with the function that made it.
+    import jsonschema_rs
+    from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+    served = _served_document(server)
     assert served["openapi"] == "3.1.0"
+    validator = jsonschema_rs.Draft202012Validator(OPENAPI_31)
+    assert [f"{list(e.instance_path)}: {e.message}" for e in validator.iter_errors(served)] == []
+    # the meta-schema leaves schema objects to the JSON Schema dialect: each must be a valid 2020-12 schema
+    schemas = served["components"]["schemas"]
+    assert [name for name, schema in schemas.items() if not jsonschema_rs.meta.is_valid(schema)] == []
+    # every reference points at something in the document
+    assert sorted({ref for ref in _refs(served) if not (ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas)}) == []
+
+
+# Written by hand from INTEGRATION.md §1: what a command center relies on when it pushes a report.
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+PUSH_REPORT = {
+    "operationId": "pushReport",
+    "security": [{"keyId": [], "timestamp": [], "signature": []}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}},
+    "responses": {
+        "200": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}},
+        "202": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}},
+        "401": PROBLEM, "409": PROBLEM, "413": PROBLEM, "415": PROBLEM, "422": PROBLEM,
+    },
+}
+SIGNATURE_HEADERS = {
+    "keyId": {"type": "apiKey", "in": "header", "name": "X-Gateway-Key-Id"},
+    "timestamp": {"type": "apiKey", "in": "header", "name": "X-Gateway-Timestamp"},
+    "signature": {"type": "apiKey", "in": "header", "name": "X-Gateway-Signature"},
+}
+
+
+def test_the_served_document_says_what_pushing_a_report_answers_and_how_it_is_signed(server: ServerThread) -> None:
+    served = _served_document(server)
+    push = served["paths"]["/api/v1/reports"]["post"]
+    assert push["operationId"] == PUSH_REPORT["operationId"]
+    assert push["security"] == PUSH_REPORT["security"]
+    assert push["requestBody"] == PUSH_REPORT["requestBody"]
+    assert {status: answer["content"] for status, answer in push["responses"].items()} == PUSH_REPORT["responses"]
+    assert all(answer["description"] for answer in push["responses"].values())
+    schemes = served["components"]["securitySchemes"]
+    assert {name: {k: v for k, v in scheme.items() if k != "description"} for name, scheme in schemes.items()} == SIGNATURE_HEADERS
+    assert "HMAC-SHA256" in schemes["signature"]["description"] and "300 s" in schemes["signature"]["description"]
     assert served["components"]["schemas"]["WorkOrderRecord"]["required"] == ["ticket_no", "received_at", "content"]
+    problem = served["components"]["schemas"]["Problem"]
+    assert problem["required"] == ["title", "status"] and {"type", "title", "status", "detail", "errors"} <= set(problem["properties"])
+    # every operation under /api/v1 is signed (/healthz is not under it)
+    unsigned = sorted(f"{method.upper()} {path}" for path, item in served["paths"].items() for method, op in item.items()
+                      if path.startswith("/api/v1") and op.get("security") != PUSH_REPORT["security"])
+    assert unsigned == []
 
 
 def test_the_api_page_lists_every_operation(server: ServerThread) -> None:
