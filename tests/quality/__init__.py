@@ -1,0 +1,1 @@
+"""Quality gates on the real data in ../shared/data (docs/quality.md)."""
