@@ -93,6 +93,8 @@ class WorkOrderRecord(BaseModel):
     status: Annotated[str, Field(max_length=32)] | None = None
     satisfaction: Annotated[str, Field(max_length=32)] | None = None
     flags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=32)
+    likes: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(None, description="Likes (点赞数) where the source is a message board: support for the matter, into the clue's hotness.")
+    repeat_count: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(None, description="How often it was reported again (重复反映告知单量 of a 12345 export), into the clue's hotness.")
 
 
 def period_problem(kind: Any, period: Any) -> str | None:

@@ -1,6 +1,8 @@
 """What the gateway tells about a report and a work order (GET endpoints)."""
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -64,6 +66,31 @@ class WorkOrderStatus(BaseModel):
     street: str | None = None
     content: str = Field(description="The complaint text with personal data masked.")
     caller: str | None = Field(None, description="Masked caller name.")
+
+
+class ClueStatus(BaseModel):
+    """A clue (线索) as the office receives it: a matter at a place, with the evidence behind it. Personal data masked."""
+
+    clue_id: str
+    report_id: str
+    committee: str = Field(description="The committee's name as in the routing configuration.")
+    shared_with: list[str] = Field(default_factory=list, description="Other committees a part of the topic belongs to.")
+    type: str = Field(description="proposal (提案线索), public_opinion (社情民意信息线索) or consultation_topic (协商议事备选议题).")
+    type_name: str
+    title: str
+    reason: str = Field(description="Why this type, in the office's words.")
+    topic_id: str | None = Field(None, description="The topic it belongs to; topics continue from report to report.")
+    keywords: list[str]
+    places: list[dict[str, Any]] = Field(description="Estates, villages, roads, schools, companies the texts name, with counts; then streets.")
+    period: dict[str, Any] = Field(description="The report's period label and the first and last time of its work orders.")
+    score: float = Field(description="Hotness (docs/decisions.md).")
+    rank: int = Field(description="1 = the hottest clue of its report.")
+    work_orders: int
+    citizens: int
+    issues: int = Field(description="Distinct near-duplicate issues.")
+    likes: int = Field(description="Likes and repeat counts the source gave, summed.")
+    tickets: list[str] = Field(description="Ticket numbers, up to 1,000.")
+    samples: list[str] = Field(description="Sample complaint texts, personal data masked.")
 
 
 class Health(BaseModel):

@@ -65,6 +65,13 @@ class Gateway:
         return self.config.clients
 
     @property
+    def topic_vocabulary(self) -> list[str]:
+        """Words the segmenter must keep whole: the gazetteer's places and the taxonomy's category names."""
+        gazetteer, taxonomy = self.normalizer.gazetteer, self.normalizer.taxonomy
+        places = [*gazetteer.streets, *(c for cs in gazetteer.streets.values() for c in cs)]
+        return sorted({*places, *taxonomy.vocabulary()})
+
+    @property
     def embedded(self) -> bool:
         return is_embedded(self.broker)
 

@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--records", type=int, default=300, help="work orders per weekly report (default 300)")
     p.set_defaults(func=lambda a: _lazy("gateway.cli_sync", "cmd_simulator")(a))
 
+    from gateway.cli_clues import add_parsers as clue_parsers
+
+    clue_parsers(sub)
     from gateway.cli_packets import add_parsers as packet_parsers
 
     packet_parsers(sub)

@@ -65,6 +65,8 @@ class NormalizedWorkOrder:
     satisfaction: str | None
     flags: list[str]
     excluded_reason: str | None
+    likes: int = 0
+    repeat_count: int = 0
 
 
 STATUS = {
@@ -154,6 +156,8 @@ class Normalizer:
             satisfaction=vocabulary_value(clean(record.satisfaction), _SATISFACTION),
             flags=[f for f in (clean(x) for x in record.flags) if f],
             excluded_reason=self.screening.screen(record.flags, category, content),
+            likes=record.likes or 0,
+            repeat_count=record.repeat_count or 0,
         )
 
     def routable_category(self, n: NormalizedWorkOrder) -> list[str]:
@@ -164,7 +168,7 @@ class Normalizer:
 
 
 _FIELDS = ("received_at", "channel", "category", "category_inferred", "category_confidence", "district", "street",
-           "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason")
+           "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason", "likes", "repeat_count")
 _CHUNK = 2000  # tickets per IN (…) look-up: under every database's parameter limit
 
 

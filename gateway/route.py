@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 
 from gateway.errors import TransientError
-from gateway.clues import RoutedOrder, TopicBuilder, trend
+from gateway.clues import RoutedOrder, group_into_topics, trend
 from gateway.neardup import MinHasher, OrderText, assign_issues
-from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder, utcnow
+from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
+from gateway.topics.discover import discover_topics
 from gateway.periods import period_label
 from gateway.routing import RoutingConfig
 from gateway.uow import UnitOfWork
@@ -28,20 +30,20 @@ def message_id(packet_id: str, revision: int, domain: str) -> str:
     return f"<{packet_id}.r{revision}@{domain}>"
 
 
-def _previous_count(uow: UnitOfWork, report: Report, committee_id: str, category: list[str]) -> int | None:
-    rows = uow.session.execute(
-        select(Clue.work_order_count, Clue.category)
-        .join(Report, Report.id == Clue.report_pk)
-        .where(
-            Report.client_id == report.client_id,
-            Report.kind == report.kind,
-            Report.id < report.id,
-            Clue.committee_id == committee_id,
-        )
-        .order_by(Report.id.desc())
-    ).all()
-    last_report_counts = [count for count, cat in rows if list(cat) == category]
-    return last_report_counts[0] if last_report_counts else None
+def _previous_counts(uow: UnitOfWork, report: Report, topic_pks: list[int]) -> tuple[int | None, dict[int, int]]:
+    """Work orders per topic in the previous report of the same client and kind (for the trend and the growth)."""
+    previous = uow.session.scalar(select(func.max(Report.id)).where(
+        Report.client_id == report.client_id, Report.kind == report.kind, Report.id < report.id, Report.routed_at.is_not(None)))
+    if previous is None or not topic_pks:
+        return previous, {}
+    wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
+    counts: dict[int, int] = {}
+    for i in range(0, len(topic_pks), 2000):
+        rows = uow.session.execute(
+            select(wo.topic_pk, func.count()).join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
+            .where(rwo.report_pk == previous, rwo.excluded_reason.is_(None), wo.topic_pk.in_(topic_pks[i:i + 2000])).group_by(wo.topic_pk))
+        counts.update({pk: n for pk, n in rows})
+    return previous, counts
 
 
 HASHER = MinHasher()
@@ -69,7 +71,7 @@ class RouteSummary:
 
 
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
-                        min_confidence: float = 0.5, outbox_id: int | None = None) -> RouteSummary:
+                        min_confidence: float = 0.5, outbox_id: int | None = None, vocabulary: Sequence[str] = ()) -> RouteSummary:
     """Group the report's routable work orders into clues and prepare packets. Idempotent."""
     summary = RouteSummary()
     with uow:
@@ -89,12 +91,12 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 raise TransientError(f"report {report.report_id} is routed after {earlier}, received before it; trying again shortly")
         wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
         connection = uow.session.connection()
-        builder = TopicBuilder(routing)
+        orders: list[RoutedOrder] = []
         last = 0
         while True:  # a slice at a time, so that a report of any size streams through
             rows = connection.execute(
                 select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
-                       wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, rwo.id.label("appearance"))
+                       wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, rwo.id.label("appearance"))
                 .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
                 .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.id > last)
                 .order_by(rwo.id).limit(ROUTE_SLICE)
@@ -119,29 +121,44 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             founded = {issue for issue in issues.values() if issue > newest_before}
             summary.near_duplicates += len(issues) - len(founded)
             for row, (category, committee) in zip(rows, committees):
-                builder.add(RoutedOrder(
+                orders.append(RoutedOrder(
                     work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
                     content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
+                    received_at=row.received_at, support=(row.likes or 0) + (row.repeat_count or 0),
                 ))
-        topics = builder.topics()
+        found = discover_topics(uow.session, orders, vocabulary=vocabulary)
+        drafts = group_into_topics(found.orders, found.topic_of, routing, keywords=found.keywords)
+        previous_report, previous_counts = _previous_counts(uow, report, sorted(drafts))
         urgent = report.kind == "urgent"
         label = period_label(report.kind, report.period_start, report.issued_at)
         by_committee: dict[str, list[tuple[Clue, bool]]] = {}
-        seq = 0
-        for draft in topics:
-            previous = _previous_count(uow, report, draft.committee_id, list(draft.category))
+        chosen = []
+        for topic_pk, draft in drafts.items():
+            draft.topic_pk = topic_pk
+            # A topic this report founded is new; one known before but absent from the previous report had 0 there.
+            previous = previous_counts.get(topic_pk, 0) if previous_report is not None and topic_pk not in found.founded else None
             kind = draft.classify(routing, urgent=urgent, previous=previous)
-            if kind is None and not draft.triage:
-                continue  # below the thresholds: routed, not a clue
-            clue_type, reason = kind or ("public_opinion", "无法按规则分办，请办公室研究确定承办委室")
-            seq += 1
+            if kind is None:
+                continue  # below the thresholds: routed, counted in the packet's summary, not a clue
+            chosen.append((draft.score(previous), draft, kind, previous))
+        chosen.sort(key=lambda c: (-c[0], -c[1].count, c[1].topic_pk))
+        titles = {}
+        for seq, (score, draft, kind, previous) in enumerate(chosen, start=1):
+            clue_type, reason = kind
+            if draft.triage:
+                reason = f"{reason}；无法按规则确定承办委室，请办公室研究分办"
+            first, last_at = draft.span()
+            titles[draft.topic_pk] = draft.title()
             clue = Clue(
                 clue_id=f"C{report.id:06d}-{seq:03d}",
+                topic_pk=draft.topic_pk, keywords=list(draft.keywords), named_places=draft.named_places(),
+                first_received_at=first, last_received_at=last_at, likes=draft.support, rank=seq,
+                shared_with=list(draft.shared_with),
                 report_pk=report.id,
                 committee_id=draft.committee_id,
                 clue_type=clue_type,
                 reason=reason,
-                score=draft.score(),
+                score=score,
                 triage=draft.triage,
                 title=draft.title(),
                 category=list(draft.category),
@@ -164,9 +181,11 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 [{"_work_order": pk, "_clue": clue.id} for pk in draft.work_order_pks],
             )
             by_committee.setdefault(clue.committee_id, []).append((clue, False))
+            for other in clue.shared_with:  # the other committees concerned see it too, named as shared
+                by_committee.setdefault(other, []).append((clue, True))
             kind_label = "triage" if clue.triage else clue.clue_type
             summary.clues[(clue.committee_id, kind_label)] = summary.clues.get((clue.committee_id, kind_label), 0) + 1
-            if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy != clue.committee_id:
+            if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy not in (clue.committee_id, *clue.shared_with):
                 by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
 
         for committee_id, clues in by_committee.items():
@@ -184,6 +203,10 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 uow.session.add(Delivery(packet_pk=packet.id, recipient=recipient, message_id=message_id(packet_id, 1, mail_domain)))
             uow.emit(DELIVER, packet_id, packet_pk=packet.id)
 
+        if titles:
+            uow.session.execute(update(Topic.__table__).where(Topic.__table__.c.id == bindparam("_id")).values(title=bindparam("_title")),
+                                [{"_id": pk, "_title": t[:300]} for pk, t in titles.items()])
+        seq = len(chosen)
         report.routed_at = utcnow()
         if by_committee:
             report.state = "routed"

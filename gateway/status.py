@@ -1,13 +1,13 @@
-"""Where a report's records are, and what became of one work order (read side)."""
+"""Where a report's records are, what became of one work order, and one clue (read side)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from contracts.status import DeliveryStatus, PacketStatus, RecordCounts, ReportStatus, WorkOrderStatus
-from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder
+from contracts.status import ClueStatus, DeliveryStatus, PacketStatus, RecordCounts, ReportStatus, WorkOrderStatus
+from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder
 from gateway.errors import NotFound
-from gateway.routing import RoutingConfig
+from gateway.routing import CLUE_TYPES, RoutingConfig
 
 
 def report_status(session: Session, client_id: str, report_id: str, routing: RoutingConfig) -> ReportStatus:
@@ -110,4 +110,24 @@ def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) 
         street=order.street,
         content=order.content_masked,
         caller=order.caller_masked,
+    )
+
+
+def clue_status(session: Session, client_id: str, clue_id: str, routing: RoutingConfig) -> ClueStatus:
+    """One clue of a report this client sent (another client's clue is not found)."""
+    row = session.execute(select(Clue, Report.report_id).join(Report, Report.id == Clue.report_pk)
+                          .where(Clue.clue_id == clue_id, Report.client_id == client_id)).first()
+    if row is None:
+        raise NotFound(f"no clue {clue_id!r} of a report from client {client_id!r}")
+    clue, report_id = row
+    topic_id = session.scalar(select(Topic.topic_id).where(Topic.id == clue.topic_pk)) if clue.topic_pk else None
+    return ClueStatus(
+        clue_id=clue.clue_id, report_id=report_id, committee=_committee_name(routing, clue.committee_id),
+        shared_with=[_committee_name(routing, c) for c in clue.shared_with or []],
+        type=clue.clue_type, type_name=CLUE_TYPES[clue.clue_type], title=clue.title, reason=clue.reason, topic_id=topic_id,
+        keywords=list(clue.keywords or []), places=[*(clue.named_places or []), *clue.places],
+        period={"label": clue.period_label, "first": clue.first_received_at.isoformat() if clue.first_received_at else None,
+                "last": clue.last_received_at.isoformat() if clue.last_received_at else None},
+        score=clue.score, rank=clue.rank, work_orders=clue.work_order_count, citizens=clue.citizen_count, issues=clue.issue_count,
+        likes=clue.likes, tickets=list(clue.ticket_nos)[:1000], samples=list(clue.samples),
     )

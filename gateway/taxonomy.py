@@ -40,6 +40,11 @@ class Taxonomy:
             self.parent_of_level2.setdefault(l2, set()).add(l1)
         self.synonyms = dict(DEFAULT_SYNONYMS if synonyms is None else synonyms)
 
+    def vocabulary(self) -> set[str]:
+        """Every category name of every level (a user dictionary for word segmentation)."""
+        names = set(self.level1) | {n for ns in self.level2.values() for n in ns} | {n for ns in self.level3.values() for n in ns}
+        return {n for n in names if n}
+
     @classmethod
     def load(cls, path: Path | None = None, synonyms: dict[str, str] | None = None) -> "Taxonomy":
         with (path or DEFAULTS / "taxonomy.csv").open(encoding="utf-8-sig", newline="") as handle:

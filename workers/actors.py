@@ -48,7 +48,8 @@ def normalize_report(outbox_id: int, report_pk: int, seq: int = 0) -> None:
 def route_report(outbox_id: int, report_pk: int) -> None:
     gw = _current()
     summary = handle_route_report(report_pk, gw.uow(), routing=gw.routing, mail_domain=gw.settings.mail_domain,
-                                  min_confidence=gw.settings.category_min_confidence, outbox_id=outbox_id)
+                                  min_confidence=gw.settings.category_min_confidence, outbox_id=outbox_id,
+                                  vocabulary=gw.topic_vocabulary)
     gw.metrics.stage_done("route")
     gw.metrics.routed(summary)
 

@@ -62,6 +62,7 @@ def create_app(gateway: Gateway) -> web.Application:
     # "upload" is the file-upload resource, never a report id (see docs/decisions.md).
     app.router.add_get(r"/api/v1/reports/{report_id:(?!upload$)[^/]+}", views.get_report)
     app.router.add_get("/api/v1/work-orders/{ticket_no}", views.get_work_order)
+    app.router.add_get("/api/v1/clues/{clue_id}", views.get_clue)
     app.router.add_post("/api/v1/consultations", loop.post_consultation)
     app.router.add_post("/api/v1/consultations/upload", loop.upload_consultation)
     app.router.add_get(r"/api/v1/consultations/{consultation_id:(?!upload$)[^/]+}", loop.get_consultation)

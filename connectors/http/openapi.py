@@ -8,7 +8,7 @@ from pydantic.json_schema import models_json_schema
 
 from contracts import Problem, Receipt, Report, ReportKind
 from contracts.consultations import Consultation, ConsultationReceipt, SupervisionUpdate
-from contracts.status import Health, ReportStatus, WorkOrderStatus
+from contracts.status import ClueStatus, Health, ReportStatus, WorkOrderStatus
 
 REF = "#/components/schemas/{model}"
 SIGNED = [{"keyId": [], "timestamp": [], "signature": []}]
@@ -27,7 +27,7 @@ def _problem(ref: str, description: str) -> dict[str, Any]:
 def build_openapi() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], str]] = [
         (Report, "validation"), (Receipt, "serialization"), (Problem, "serialization"),
-        (ReportStatus, "serialization"), (WorkOrderStatus, "serialization"), (Health, "serialization"),
+        (ReportStatus, "serialization"), (WorkOrderStatus, "serialization"), (ClueStatus, "serialization"), (Health, "serialization"),
         (Consultation, "validation"), (ConsultationReceipt, "serialization"), (SupervisionUpdate, "validation"),
     ]
     refs, top = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
@@ -142,6 +142,19 @@ def build_openapi() -> dict[str, Any]:
                         "200": {"description": "The work order.", "content": {"application/json": {"schema": {"$ref": ref[WorkOrderStatus]}}}},
                         "401": unauthorized,
                         "404": _problem(problem, "No such work order."),
+                    },
+                }
+            },
+            "/api/v1/clues/{clue_id}": {
+                "get": {
+                    "operationId": "clueStatus",
+                    "summary": "One clue (线索) of a report this client sent: title, type, reason, keywords, places, hotness, rank, tickets, masked samples",
+                    "security": SIGNED,
+                    "parameters": [{"name": "clue_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The clue.", "content": {"application/json": {"schema": {"$ref": ref[ClueStatus]}}}},
+                        "401": unauthorized,
+                        "404": _problem(problem, "No such clue of a report from this client."),
                     },
                 }
             },

@@ -18,7 +18,7 @@ from gateway.importer import SUFFIXES, report_from_file
 from gateway.intake import ReceiveReport, Received, parse_json
 from gateway.intake_writer import IntakeWriter
 from gateway.signing import Verified, verify
-from gateway.status import report_status, work_order_status
+from gateway.status import clue_status, report_status, work_order_status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,6 +145,19 @@ async def get_work_order(request: web.Request) -> web.Response:
     def load() -> BaseModel:
         with gw.uow.read_session() as session:
             return work_order_status(session, ticket_no, gw.routing)
+
+    return json_response(await in_thread(load))
+
+
+async def get_clue(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    verified = _verify(request, await _read_body(request))
+    _query(request)
+    clue_id = request.match_info["clue_id"]
+
+    def load() -> BaseModel:
+        with gw.uow.read_session() as session:
+            return clue_status(session, verified.client_id, clue_id, gw.routing)
 
     return json_response(await in_thread(load))
 

@@ -91,6 +91,9 @@ class WorkOrder(Base):
     excluded_reason: Mapped[str | None] = mapped_column(String(64))
     committee_id: Mapped[str | None] = mapped_column(String(64), doc="Where routing sent it, whether or not its issue became a clue.")
     issue_pk: Mapped[int | None] = mapped_column(ForeignKey("issues.id"), index=True)
+    topic_pk: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True, doc="The matter at a place it belongs to (gateway/topics).")
+    likes: Mapped[int] = mapped_column(Integer, default=0, doc="Support the source counted: a message board's likes (点赞数).")
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0, doc="重复反映告知单量 of a 12345 export: how often it was reported again.")
     status_issued_at: Mapped[datetime | None] = mapped_column(doc="Issue time of the report the current status came from.")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -141,7 +144,40 @@ class Clue(Base):
     samples: Mapped[list[Any]] = mapped_column(JSON)
     ticket_nos: Mapped[list[Any]] = mapped_column(JSON)
     workstations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    topic_pk: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
+    keywords: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="The matter's words, strongest first.")
+    named_places: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="Estates, villages, roads, schools, companies the texts name, with counts.")
+    first_received_at: Mapped[datetime | None] = mapped_column(doc="The time span of its work orders.")
+    last_received_at: Mapped[datetime | None] = mapped_column()
+    likes: Mapped[int] = mapped_column(Integer, default=0, doc="Likes and repeat counts of its work orders, summed.")
+    rank: Mapped[int] = mapped_column(Integer, default=0, doc="1 = the hottest clue of its report.")
+    shared_with: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="Other committees a part of the topic belongs to.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Topic(Base):
+    """A matter at a place (议题), continued from report to report: what clues are made of."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    keywords: Mapped[dict[str, Any]] = mapped_column(JSON, doc="Matter words and their weights (the centroid later work orders are compared with).")
+    places: Mapped[list[Any]] = mapped_column(JSON, doc="Place keys it names.")
+    district: Mapped[str | None] = mapped_column(String(100))
+    work_order_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class TopicTerm(Base):
+    """The persistent index of topics by their places and strongest words: how a new cluster finds the topic it continues."""
+
+    __tablename__ = "topic_terms"
+
+    term: Mapped[str] = mapped_column(String(120), primary_key=True)
+    topic_pk: Mapped[int] = mapped_column(ForeignKey("topics.id"), primary_key=True)
 
 
 class Packet(Base):

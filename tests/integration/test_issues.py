@@ -85,7 +85,8 @@ def test_a_report_in_several_chunks_counts_each_ticket_once(tmp_path: Path, monk
         status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
         order = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", f"/api/v1/work-orders/{report['records'][0]['ticket_no']}").body
     assert status["records"]["received"] == 11 and status["records"]["normalized"] == 10
-    assert status["records"]["duplicates"] == 0 and status["records"]["routed"] == 9
+    # The ticket sent twice now says something else (a pothole, not the flooding): a topic of one, routed but in no clue.
+    assert status["records"]["duplicates"] == 0 and status["records"]["routed"] == 8
     assert order["content"].startswith("同一工单在后面的分片里")
 
 

@@ -4,7 +4,7 @@ from io import BytesIO
 
 from openpyxl import load_workbook
 
-from gateway.clues import RoutedOrder, group_into_clues, trend
+from gateway.clues import RoutedOrder, group_into_topics, trend
 from gateway.packets import ClueView, PacketView, render_email
 from gateway.periods import period_label
 from gateway.route import message_id, packet_subject
@@ -18,27 +18,37 @@ def order(n: int, category: tuple[str, ...], street: str = "梨园镇", caller: 
                        issue_pk=issue, committee_id=ROUTING.route(category, f"诉求{n}", street) if category else None)
 
 
-def test_orders_are_grouped_into_topics_and_typed_by_the_rules() -> None:
+def test_topics_are_settled_on_a_committee_and_typed_by_their_features() -> None:
+    # Topic labels as the clustering would give them: 0 flooding (12), 1 property management in 4 towns (5),
+    # 2 kindergarten places (2), 3 one lone complaint, 4 two unroutable ones.
     orders = [order(i, ("城乡建设", "市政设施", "道路积水"), street="梨园镇" if i < 10 else "永顺镇", issue=1 if i < 8 else None) for i in range(12)]
     orders += [order(100 + i, ("城乡建设", "住房保障", "物业管理"), street=town) for i, town in enumerate(["永顺镇", "宋庄镇", "台湖镇", "台湖镇", "梨园镇"])]
     orders += [order(200, ("教育文体", "教育")), order(201, ("教育文体", "教育"))]
     orders += [order(250, ("民政",))]
-    orders += [order(300, ("纪检监察",)), order(301, ())]
-    drafts = {(d.committee_id, d.category): d for d in group_into_clues(orders, ROUTING)}
-    flood = drafts[("urban", ("城乡建设", "市政设施"))]
+    orders += [order(300, ()), order(301, ())]
+    labels = [0] * 12 + [1] * 5 + [2] * 2 + [3] + [4] * 2
+    drafts = group_into_topics(orders, labels, ROUTING, keywords={0: ["积水", "道路"]})
+    flood = drafts[0]
+    assert flood.committee_id == "urban" and not flood.triage
     assert flood.count == 12 and flood.issues() == 5  # 8 near-duplicates are one issue
-    assert flood.classify(ROUTING, urgent=False, previous=None)[0] == "consultation_topic"  # type: ignore[index]
-    assert "梨园镇10件，占83%" in flood.classify(ROUTING, urgent=False, previous=None)[1]  # type: ignore[index]
-    assert drafts[("urban", ("城乡建设", "住房保障"))].classify(ROUTING, urgent=False, previous=None)[0] == "proposal"  # type: ignore[index]
-    assert drafts[("education", ("教育文体", "教育"))].classify(ROUTING, urgent=False, previous=None)[0] == "public_opinion"  # type: ignore[index]
-    assert drafts[("education", ("教育文体", "教育"))].classify(ROUTING, urgent=False, previous=2)[1] == "持续反映的问题"  # type: ignore[index]
-    assert drafts[("education", ("教育文体", "教育"))].classify(ROUTING, urgent=False, previous=1)[1].startswith("较上期明显上升")  # type: ignore[index]
-    assert drafts[("society", ("民政",))].classify(ROUTING, urgent=False, previous=None) is None  # one work order: routed, no clue
-    triage = [d for d in drafts.values() if d.triage]
-    assert {d.committee_id for d in triage} == {"office"}
-    assert sum(d.count for d in triage) == 2
-    assert flood.title() == "城乡建设·市政设施·道路积水：梨园镇等2个街镇12件诉求"
-    assert flood.score() > drafts[("urban", ("城乡建设", "住房保障"))].score()
+    assert flood.classify(ROUTING, urgent=False, previous=None) == ("consultation_topic", "诉求集中：梨园镇10件，占83%，属群众反映强烈的局部公共问题")
+    assert drafts[1].classify(ROUTING, urgent=False, previous=None) == ("proposal", "分布在4个街镇，共5件，属面上共性问题，宜从政策层面研究")
+    education = drafts[2]
+    assert education.committee_id == "education"
+    assert education.classify(ROUTING, urgent=False, previous=None) == ("public_opinion", "本期新出现的问题，需关注苗头")
+    assert education.classify(ROUTING, urgent=False, previous=2) == ("public_opinion", "持续反映的问题")
+    assert education.classify(ROUTING, urgent=False, previous=1) == ("public_opinion", "较上期明显上升（1件→2件），呈蔓延趋势")
+    assert drafts[3].classify(ROUTING, urgent=False, previous=None) is None  # one work order: routed, no clue
+    assert drafts[4].triage and drafts[4].committee_id == "office"
+    assert flood.title() == "梨园镇积水、道路问题（12件）"
+    assert flood.score() > drafts[1].score()
+
+
+def test_a_topic_is_not_cut_apart_by_committee() -> None:
+    # Seven of ten work orders about one plant were filed under 环境保护, three under 城乡建设 and 教育文体 … one topic, shared.
+    orders = [order(i, ("环境保护", "噪声污染")) for i in range(7)] + [order(10 + i, ("教育文体", "教育")) for i in range(3)]
+    (draft,) = group_into_topics(orders, [0] * 10, ROUTING).values()
+    assert draft.committee_id == "urban" and draft.shared_with == ["education"] and draft.count == 10
 
 
 def test_keyword_and_place_rules_come_first() -> None:
@@ -53,12 +63,12 @@ def test_workstations_by_place_then_sector() -> None:
 
 
 def test_urgent_clues_are_public_opinion_information() -> None:
-    (draft,) = group_into_clues([order(i, ("城乡建设", "市政设施")) for i in range(20)], ROUTING)
+    (draft,) = group_into_topics([order(i, ("城乡建设", "市政设施")) for i in range(20)], [0] * 20, ROUTING).values()
     assert draft.classify(ROUTING, urgent=True, previous=None) == ("public_opinion", "突发性重点问题，及时报送")
 
 
 def test_citizens_are_counted_by_phone_key() -> None:
-    (draft,) = group_into_clues([order(1, ("民政",), caller="same"), order(2, ("民政",), caller="same"), order(3, ("民政",), caller="")], ROUTING)
+    (draft,) = group_into_topics([order(1, ("民政",), caller="same"), order(2, ("民政",), caller="same"), order(3, ("民政",), caller="")], [0] * 3, ROUTING).values()
     assert draft.citizens() == 2
 
 
