@@ -42,6 +42,9 @@ clients:
 """
 
 
+FLOODED = [f"26111600{i:05d}" for i in range(4)]  # the weekly report's four flooding complaints in one town
+
+
 def _today() -> date:
     return utcnow().astimezone(SHANGHAI).date()
 
@@ -79,44 +82,48 @@ def test_table1_by_json_with_revisions_links_and_supervision(tmp_path: Path, con
     with running_gateway(tmp_path, smtp_url=smtp.url, config=config) as (gateway, server):
         call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
         status = wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
-        clue_id = "C000001-001" if status["clues"] else None
-        yesterday = _today() - timedelta(days=1)
+        assert status["clues"] >= 1
+        clue_id = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", f"/api/v1/work-orders/{FLOODED[0]}").body["clue_id"]
+        assert clue_id is not None  # the four flooding complaints are a clue
+        activity = date(2026, 9, 30)  # Oct 1–7 off, Sat Oct 10 a make-up working day: due Oct 10 (State Council 2026 calendar)
+        assert _today() > date(2026, 10, 10)
 
-        answer = _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", _table1(yesterday, clue_id=clue_id))
+        answer = _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", _table1(activity, clue_id=clue_id))
         assert answer.status == 201, answer.body
         receipt = answer.body
-        assert receipt["consultation_id"] == "T1-000001" and receipt["revision"] == 1 and receipt["late"] is False
-        assert receipt["due_on"] == gateway.calendar.due_date(yesterday).isoformat()
+        assert receipt["consultation_id"] == "T1-000001" and receipt["revision"] == 1 and receipt["late"] is True
+        assert receipt["due_on"] == "2026-10-10" and receipt["calendar_official"] is True
         assert receipt["committee"] == "urban"  # 梨园镇委员工作站 is one of urban's workstations
         assert len(receipt["supervision_ids"]) == 2  # the two items not resolved on site
 
         # The same document again changes nothing; a corrected one is revision 2, and the first filing still decides "late".
-        assert _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", _table1(yesterday, clue_id=clue_id)).status == 200
-        corrected = _table1(yesterday, clue_id=clue_id)
+        assert _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", _table1(activity, clue_id=clue_id)).status == 200
+        corrected = _table1(activity, clue_id=clue_id)
         corrected["items"][2]["outcome"] = "on_site"
         answer = _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", corrected)
         assert answer.status == 200 and answer.body["revision"] == 2 and len(answer.body["supervision_ids"]) == 1
+        assert answer.body["due_on"] == "2026-10-10" and answer.body["late"] is True
 
         view = _as(server.url, LIYUAN, "get", "/api/v1/consultations/T1-000001").body
         assert view["revisions"] == [1, 2]
         assert [s["state"] for s in view["supervision"]] == ["open", "withdrawn"]
         linked = view["items"][0]
-        if clue_id:
-            assert linked["clue_ids"] == [clue_id] and linked["ticket_nos"]  # the tickets behind the clue are stored with it
+        assert linked["clue_ids"] == [clue_id]
+        assert FLOODED[0] in linked["ticket_nos"] and set(linked["ticket_nos"]) <= set(FLOODED)  # the tickets behind the clue are stored with it
         assert view["items"][1]["ticket_nos"] == ["2611160000001"]
 
         # Another workstation can neither file for this one nor read its Table 1.
-        assert _as(server.url, YONGSHUN, "send_json", "POST", "/api/v1/consultations", _table1(yesterday)).status == 403
+        assert _as(server.url, YONGSHUN, "send_json", "POST", "/api/v1/consultations", _table1(activity)).status == 403
         assert _as(server.url, YONGSHUN, "get", "/api/v1/consultations/T1-000001").status == 404
 
         # Unknown links are refused with what to check; nothing is stored.
-        bad = _table1(yesterday - timedelta(days=1))
+        bad = _table1(activity - timedelta(days=1))
         bad["items"][0]["clue_ids"] = ["C999999-001"]
         bad["items"][1]["ticket_nos"] = ["0000000000000"]
         answer = _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", bad)
         assert answer.status == 422 and "C999999-001" in answer.body["detail"] and "0000000000000" in answer.body["detail"]
         # Exactly one outcome per item: anything else is not a Table 1.
-        bad = _table1(yesterday)
+        bad = _table1(activity)
         bad["items"][0]["outcome"] = "both"
         assert _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", bad).status == 422
 
@@ -127,7 +134,7 @@ def test_table1_by_json_with_revisions_links_and_supervision(tmp_path: Path, con
         assert answer.status == 200 and answer.body["progress"] == "已完成管线勘察" and answer.body["state"] == "open"
         assert _as(server.url, YONGSHUN, "send_json", "PATCH", f"/api/v1/supervision/{answer_sid}", {"state": "done"}).status == 404
         metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
-    assert 'gateway_table1_received_total{timeliness="on_time"} 1.0' in metrics
+    assert 'gateway_table1_received_total{timeliness="late"} 1.0' in metrics
     assert 'gateway_supervision_entries{state="open"} 1.0' in metrics
 
 
@@ -275,9 +282,17 @@ def test_report_monthly_writes_table2_as_the_form(tmp_path: Path, config: Path) 
 
     from tests.helpers.processes import gateway_env
 
-    with running_gateway(tmp_path, config=config) as (_, server):
-        activity = _today().replace(day=1)
-        assert _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", _table1(activity, ticket=False)).status == 201
+    from gateway.bootstrap import bootstrap
+
+    activity = date(2026, 10, 3)  # a holiday: counted from that day, due Sat Oct 10 (a make-up working day)
+    gateway = bootstrap(data_dir=tmp_path, config=config)
+    try:
+        with gateway.uow.session_factory() as session:
+            receipt, _ = file_table1(session, FileTable1(LIYUAN[0], Table1.model_validate(_table1(activity, ticket=False)), "api"),
+                                     routing=gateway.routing, calendar=gateway.calendar, now=datetime(2026, 10, 12, 9, tzinfo=SHANGHAI))
+    finally:
+        gateway.close()
+    assert receipt.due_on == date(2026, 10, 10) and receipt.late is True  # filed Mon Oct 12
     month = f"{activity.year}-{activity.month:02d}"
     out = tmp_path / "附表2.xlsx"
     result = subprocess.run([sys.executable, "-m", "gateway.cli", "report", "monthly", month, "--xlsx", str(out)], capture_output=True, text=True,
@@ -289,10 +304,7 @@ def test_report_monthly_writes_table2_as_the_form(tmp_path: Path, config: Path) 
     assert rows[2][:4] == ["委员工作站（室）或活动组名称", "协商议事主题", "协商议事具体事项数量（件）", "其中：（件）"]
     assert rows[4] == ["梨园镇委员工作站", "云景里小区道路积水治理", 3, 1, 1, 1]
     assert rows[5] == ["合计", None, 3, 1, 1, 1]
-    from gateway.workdays import WorkCalendar
-
-    late = int(_today() > WorkCalendar().due_date(activity))  # filed today for an activity on the 1st
-    assert ["本月活动情况表（附表1）收到（份）", 1] in rows and ["其中逾期报送（份）", late] in rows
+    assert ["本月活动情况表（附表1）收到（份）", 1] in rows and ["其中逾期报送（份）", 1] in rows
 
 
 def test_command_line_template_import_results_and_the_supervision_sheet(tmp_path: Path, config: Path) -> None:
