@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.request import Request, urlopen
 from urllib.error import HTTPError
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gateway.db.models import Delivery, DeliveryLog, Notice, Packet, utcnow
 from gateway.notices import chase_unacknowledged, send_digest
@@ -135,25 +135,99 @@ def test_the_attachment_opens_ready_to_read(tmp_path: Path, smtp: SmtpServer) ->
     assert sheet["A1"].font.bold
 
 
-def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path) -> None:
+class _Clock:
+    """The delivery stage's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+# The default waits (GATEWAY_DELIVERY_RETRY_S=60,300,900,1800), worked out by hand: attempts at 0, 1, 6 and 21 min, then
+# every 30 min from 51 min on. With a 2 h horizon the 7th, at 1 h 51 min, is the last; with the default 48 h, the 99th,
+# at 47 h 51 min.
+ATTEMPTS_IN_2_H = [0, 60, 360, 1260, 3060, 4860, 6660]
+LAST_IN_48_H, ATTEMPTS_IN_48_H = 47 * 3600 + 51 * 60, 99
+
+
+def test_the_default_retry_schedule_tries_99_times_in_48_hours() -> None:
+    from gateway.delivery import RetryPolicy
+    from gateway.settings import Settings
+
+    settings = Settings()
+    policy = RetryPolicy(tuple(settings.retry_waits_s), timedelta(hours=settings.delivery_horizon_h))
+    start = utcnow()
+    at: datetime | None = start
+    attempts: list[int] = []
+    while at is not None:
+        attempts.append(int((at - start).total_seconds()))
+        at = policy.next_attempt(len(attempts), started=start, now=at)
+    assert attempts[:7] == ATTEMPTS_IN_2_H and all(b - a == 1800 for a, b in zip(attempts[4:], attempts[5:]))
+    assert len(attempts) == ATTEMPTS_IN_48_H and attempts[-1] == LAST_IN_48_H
+
+
+def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.delivery
+    from gateway.bootstrap import bootstrap
+    from gateway.db.models import OutboxMessage
+    from gateway.intake import ReceiveReport, handle_receive_report
+    from gateway.route import DELIVER
+    from workers.actors import STAGES
+
+    clock = _Clock()
+    monkeypatch.setattr(gateway.delivery, "utcnow", clock)
     port = free_port()  # nothing listens here
-    with running_gateway(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", config=_config(tmp_path),
-                         delivery_retry_s="1", delivery_horizon_h=3 / 3600) as (gateway, server):
-        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with gateway.uow.session_factory() as session:
-                states = {p.state for p in session.scalars(select(Packet))}
-            if states == {"failed"}:
+    gw = bootstrap(data_dir=tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", config=_config(tmp_path), delivery_horizon_h=2)  # the default waits
+    gw.uow.dispatch = None  # the test is the broker
+    try:
+        handle_receive_report(ReceiveReport(CLIENT_KEY_ID, _report(), signature="down"), gw.uow())
+        while True:  # normalize and route
+            with gw.uow.session_factory() as session:
+                steps = session.execute(select(OutboxMessage.id, OutboxMessage.actor, OutboxMessage.payload)
+                                        .where(OutboxMessage.done_at.is_(None), OutboxMessage.actor != DELIVER)).all()
+            if not steps:
                 break
-            time.sleep(0.2)
-        with gateway.uow.session_factory() as session:
+            for outbox_id, actor, payload in steps:
+                STAGES[actor](outbox_id=outbox_id, **payload)
+        with gw.uow.session_factory() as session:
+            packets = session.execute(select(OutboxMessage.id, OutboxMessage.payload, Packet.created_at)
+                                      .join(Packet, Packet.id == OutboxMessage.payload["packet_pk"].as_integer())
+                                      .where(OutboxMessage.actor == DELIVER)).all()
+        assert packets
+
+        early_attempts = 0
+        for outbox_id, payload, created_at in packets:
+            clock.now = created_at
+            for _ in range(len(ATTEMPTS_IN_2_H) + 5):
+                STAGES[DELIVER](outbox_id=outbox_id, **payload)
+                with gw.uow.session_factory() as session:
+                    mine = session.scalars(select(Delivery).where(Delivery.packet_pk == payload["packet_pk"])).all()
+                    logged = session.scalar(select(func.count()).select_from(DeliveryLog))
+                if all(d.state == "failed" for d in mine):
+                    break
+                due = min(d.next_attempt_at for d in mine)
+                clock.now = due - timedelta(seconds=1)  # a second early: nothing is due, nothing is sent
+                STAGES[DELIVER](outbox_id=outbox_id, **payload)
+                with gw.uow.session_factory() as session:
+                    early_attempts += (session.scalar(select(func.count()).select_from(DeliveryLog)) or 0) - (logged or 0)
+                clock.now = due
+        with gw.uow.session_factory() as session:
             deliveries = session.scalars(select(Delivery)).all()
-        metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
-    assert states == {"failed"}
-    assert all(d.state == "failed" and d.last_error.startswith("gave up after") and "cannot connect" in d.last_error for d in deliveries)
-    assert all(2 <= d.attempts <= 5 for d in deliveries), [d.attempts for d in deliveries]
-    assert f'gateway_deliveries_total{{result="failed"}} {float(len(deliveries))}' in metrics
+            states = {p.state for p in session.scalars(select(Packet))}
+            created = {p.id: p.created_at for p in session.scalars(select(Packet))}
+            started = [(row.delivery_pk, row.started_at) for row in session.scalars(select(DeliveryLog).order_by(DeliveryLog.id))]
+        exposition = gw.metrics.exposition().decode()
+    finally:
+        gw.close()
+    assert states == {"failed"} and early_attempts == 0
+    assert {d.recipient for d in deliveries} >= {"a@zx.example", "b@zx.example", "gone@zx.example"}  # the urban packet at least
+    for d in deliveries:
+        offsets = [int((at - created[d.packet_pk]).total_seconds()) for pk, at in started if pk == d.id]
+        assert offsets == ATTEMPTS_IN_2_H and d.attempts == len(ATTEMPTS_IN_2_H)
+        assert d.state == "failed" and d.last_error.startswith(f"gave up after {len(ATTEMPTS_IN_2_H)} attempt(s) in 2 h: ") and "cannot connect" in d.last_error
+    assert f'gateway_deliveries_total{{result="failed"}} {float(len(deliveries))}' in exposition
 
 
 def _ack_url(message: EmailMessage) -> str:
