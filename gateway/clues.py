@@ -16,6 +16,7 @@ from datetime import datetime
 
 from gateway.routing import CLUE_TYPES, RoutingConfig
 from gateway.topics.hotness import busiest_week_share, hotness, top_share
+from gateway.topics.text import title_words
 
 UNCATEGORIZED = "未分类"
 UNPLACED = "地点不详"
@@ -184,11 +185,12 @@ class ClueDraft:
         return head if leaf in self.category else f"{head}·{leaf}"
 
     def title(self) -> str:
-        """The matter and the place, as the office would write it: “A3区某某小区搅拌站、噪音、粉尘问题”."""
+        """The place and the matter, as the office would write it: “A3区某某小区：搅拌站、噪音、粉尘等问题（12件）”."""
         where, _ = self.main_place()
-        matter = "、".join(w for w in self.keywords if w not in where)[:24].rstrip("、") or self.label()
+        words = title_words([w for w in self.keywords if w not in where])
+        matter = f"{'、'.join(words)}等问题" if len(words) > 1 else f"{words[0]}问题" if words else f"{self.label()}问题"
         prefix = "【待分办】" if self.triage else ""
-        return f"{prefix}{where}{matter}问题（{self.count}件）"
+        return f"{prefix}{where}：{matter}（{self.count}件）" if where else f"{prefix}{matter}（{self.count}件）"
 
     def samples(self) -> list[str]:
         return list(self._samples)

@@ -6,7 +6,8 @@ crash is the same email with the same Message-ID.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.acknowledge import AckLinks
 from gateway.clues import type_name
-from gateway.db.models import Clue, Packet, PacketClue, Report
+from gateway.db.models import Clue, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder
 from gateway.periods import SHANGHAI, KIND_NAMES, chinese_date
 from gateway.routing import RoutingConfig
 
@@ -47,6 +48,26 @@ class ClueView:
     samples: list[str]
     ticket_nos: list[str]
     workstations: list[str]
+    keywords: list[str] = field(default_factory=list)
+    named_places: str = ""
+    shared_with: str = ""
+    likes: int = 0
+    rank: int = 0
+    span: str = ""
+
+
+@dataclass(frozen=True)
+class PacketSummary:
+    """What the packet's committee got of the report beyond its clues (汇总情况)."""
+
+    work_orders: int
+    in_clues: int
+    small_topics: int
+    small_topic_orders: int
+    categories: list[tuple[str, int]]
+
+
+SHOWN_IN_FULL = 10  # clues written out in the email; the rest are listed by title (all are in the spreadsheet)
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,15 @@ class PacketView:
     urgent: bool
     created_on: str
     clues: list[ClueView]
+    summary: PacketSummary | None = None
+
+    @property
+    def in_full(self) -> list[ClueView]:
+        return self.clues[:SHOWN_IN_FULL]
+
+    @property
+    def listed(self) -> list[ClueView]:
+        return self.clues[SHOWN_IN_FULL:]
 
     @property
     def source_line(self) -> str:
@@ -76,8 +106,30 @@ class PacketView:
         return sum(c.work_orders for c in self.clues if not c.copy)
 
 
-def _places_text(places: list[dict[str, object]]) -> str:
-    return "、".join(f"{p['street']}（{p['count']}件）" for p in places[:6]) + ("等" if len(places) > 6 else "")
+def _places_text(places: list[dict[str, object]], key: str = "street") -> str:
+    return "、".join(f"{p[key]}（{p['count']}件）" for p in places[:6]) + ("等" if len(places) > 6 else "")
+
+
+def _span_text(first: datetime | None, last: datetime | None) -> str:
+    if first is None or last is None:
+        return ""
+    a, b = first.astimezone(SHANGHAI).date(), last.astimezone(SHANGHAI).date()
+    return chinese_date(a) if a == b else f"{chinese_date(a)}至{chinese_date(b)}"
+
+
+def packet_summary(session: Session, packet: Packet) -> PacketSummary:
+    """The committee's work orders of the report: how many are in clues, how many in topics too small to be one, by category."""
+    wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
+    rows = session.execute(
+        select(wo.category, wo.topic_pk, rwo.clue_pk).join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
+        .where(rwo.report_pk == packet.report_pk, rwo.excluded_reason.is_(None), wo.committee_id == packet.committee_id)
+    ).all()
+    categories: Counter[str] = Counter("·".join((category or [])[:2]) or "未分类" for category, _, _ in rows)
+    small = {topic for _, topic, clue in rows if clue is None and topic is not None}
+    return PacketSummary(
+        work_orders=len(rows), in_clues=sum(1 for *_, clue in rows if clue is not None), small_topics=len(small),
+        small_topic_orders=sum(1 for _, topic, clue in rows if clue is None), categories=categories.most_common(8),
+    )
 
 
 def packet_view(session: Session, packet: Packet, routing: RoutingConfig) -> PacketView:
@@ -95,7 +147,11 @@ def packet_view(session: Session, packet: Packet, routing: RoutingConfig) -> Pac
             work_orders=clue.work_order_count, citizens=clue.citizen_count, issues=clue.issue_count, reason=clue.reason,
             score=clue.score, places=_places_text(clue.places),
             period=clue.period_label, trend=clue.trend, samples=list(clue.samples), ticket_nos=list(clue.ticket_nos),
-            workstations=list(clue.workstations),
+            workstations=list(clue.workstations), keywords=list(clue.keywords or []),
+            named_places=_places_text(clue.named_places or [], "place"),
+            shared_with="、".join(_short(routing, c) for c in [clue.committee_id, *(clue.shared_with or [])] if c != packet.committee_id)
+            if clue.shared_with else "",
+            likes=clue.likes, rank=clue.rank, span=_span_text(clue.first_received_at, clue.last_received_at),
         )
         for clue, copy in rows
     ]
@@ -104,8 +160,15 @@ def packet_view(session: Session, packet: Packet, routing: RoutingConfig) -> Pac
         committee_name=committee.name, committee_short=committee.short, report_id=report.report_id,
         report_kind=KIND_NAMES.get(report.kind, report.kind), report_title=report.title, report_summary=report.summary,
         period=clues[0].period if clues else "", urgent=packet.urgent,
-        created_on=chinese_date(packet.created_at.astimezone(SHANGHAI).date()), clues=clues,
+        created_on=chinese_date(packet.created_at.astimezone(SHANGHAI).date()), clues=clues, summary=packet_summary(session, packet),
     )
+
+
+def _short(routing: RoutingConfig, committee_id: str) -> str:
+    try:
+        return routing.committee(committee_id).short
+    except KeyError:
+        return committee_id
 
 
 def template_environment() -> Environment:
@@ -120,7 +183,7 @@ def template_environment() -> Environment:
 XLSX_COLUMNS = [
     ("线索编号", 16), ("线索类型", 18), ("标题", 40), ("类型依据", 36), ("承办委室", 12), ("工作站（活动组）", 28),
     ("工单数", 8), ("问题数", 8), ("涉及群众", 9), ("关注度评分", 10), ("涉及地点", 30), ("时段", 16), ("趋势", 22),
-    ("诉求摘录（已脱敏）", 60), ("工单编号", 40),
+    ("诉求摘录（已脱敏）", 60), ("工单编号", 40), ("热度排名", 9), ("关键词", 24), ("具体地点", 30), ("点赞及重复反映", 10), ("共同关注委室", 14),
 ]
 
 
@@ -146,6 +209,7 @@ def packet_xlsx(view: PacketView) -> bytes:
             "、".join(clue.workstations), clue.work_orders, clue.issues, clue.citizens, clue.score, clue.places, clue.period, clue.trend,
             "\n".join(f"{i}. {s}" for i, s in enumerate(clue.samples, 1)),
             "、".join(clue.ticket_nos) + (f"等{clue.work_orders}件" if clue.work_orders > len(clue.ticket_nos) else ""),
+            clue.rank or None, "、".join(clue.keywords), clue.named_places, clue.likes, clue.shared_with,
         ]])
     for row in ws.iter_rows(min_row=2):
         for cell in row:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from connectors.http.multipart import parse_form
 from gateway.bootstrap import Gateway
@@ -123,43 +124,32 @@ async def upload_report(request: web.Request) -> web.Response:
     return await _receive(request, cmd, started)
 
 
-async def get_report(request: web.Request) -> web.Response:
+async def _signed_read(request: web.Request, load: Callable[[Session, Verified], BaseModel]) -> web.Response:
+    """A signed GET: verify, refuse a query it does not take, read in a worker thread, answer JSON."""
     gw = request.app[GATEWAY]
     verified = _verify(request, await _read_body(request))
     _query(request)
-    report_id = request.match_info["report_id"]
 
-    def load() -> BaseModel:
+    def run() -> BaseModel:
         with gw.uow.read_session() as session:
-            return report_status(session, verified.client_id, report_id, gw.routing)
+            return load(session, verified)
 
-    return json_response(await in_thread(load))
+    return json_response(await in_thread(run))
+
+
+async def get_report(request: web.Request) -> web.Response:
+    routing, report_id = request.app[GATEWAY].routing, request.match_info["report_id"]
+    return await _signed_read(request, lambda session, verified: report_status(session, verified.client_id, report_id, routing))
 
 
 async def get_work_order(request: web.Request) -> web.Response:
-    gw = request.app[GATEWAY]
-    _verify(request, await _read_body(request))
-    _query(request)
-    ticket_no = request.match_info["ticket_no"]
-
-    def load() -> BaseModel:
-        with gw.uow.read_session() as session:
-            return work_order_status(session, ticket_no, gw.routing)
-
-    return json_response(await in_thread(load))
+    routing, ticket_no = request.app[GATEWAY].routing, request.match_info["ticket_no"]
+    return await _signed_read(request, lambda session, _: work_order_status(session, ticket_no, routing))
 
 
 async def get_clue(request: web.Request) -> web.Response:
-    gw = request.app[GATEWAY]
-    verified = _verify(request, await _read_body(request))
-    _query(request)
-    clue_id = request.match_info["clue_id"]
-
-    def load() -> BaseModel:
-        with gw.uow.read_session() as session:
-            return clue_status(session, verified.client_id, clue_id, gw.routing)
-
-    return json_response(await in_thread(load))
+    routing, clue_id = request.app[GATEWAY].routing, request.match_info["clue_id"]
+    return await _signed_read(request, lambda session, verified: clue_status(session, verified.client_id, clue_id, routing))
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -87,13 +87,37 @@ TOPICS: list[tuple[list[str], str, list[str]]] = [
     ]),
 ]
 
-# A problem many citizens report in one week: these make the consultation topics.
-HOT_TOPICS = [
-    (0, "梨园镇", "云景里社区", "云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。"),
-    (1, "永顺镇", "永顺南里社区", "永顺南里小区供暖温度不达标，家里只有十五度左右，好多邻居都反映了。"),
-    (4, "台湖镇", "京洲园社区", "京洲园社区旁边的工地夜间施工，噪音扰民，已经持续半个月。"),
+# Matters many citizens report in one week, each at one place, each citizen in their own words: these make the
+# clues (a topic: a matter at a place). (topic index, street, community, what citizens write about it)
+HOT_TOPICS: list[tuple[int, str, str, list[str]]] = [
+    (0, "梨园镇", "云景里社区", [
+        "云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。",
+        "云景里小区东门外一下雨就成了河，雨水排不出去，老人孩子出门只能蹚水。",
+        "反映云景里小区门前路面积水，下水道堵了，车开过去水溅一身。",
+        "云景里这边排水管网老化，每次下大雨小区门口积水能到膝盖，请市政来看看。",
+        "小区门口积水问题反映多次了，云景里社区说要上报，到现在也没人来疏通雨水井。",
+    ]),
+    (1, "永顺镇", "永顺南里社区", [
+        "永顺南里小区供暖温度不达标，家里只有十五度左右，好多邻居都反映了。",
+        "永顺南里8号楼暖气不热，屋里穿着羽绒服还冷，供热公司电话一直打不通。",
+        "永顺南里社区今年供暖一直不热，测了室温才16度，孩子都感冒了。",
+        "我们永顺南里小区暖气片冰凉，交了取暖费却享受不到供暖，请督促供热单位。",
+        "永顺南里小区供热不足，楼上楼下都说暖气温度低，希望尽快排查管道。",
+    ]),
+    (4, "台湖镇", "京洲园社区", [
+        "京洲园社区旁边的工地夜间施工，噪音扰民，已经持续半个月。",
+        "京洲园小区北侧工地每天晚上十一点以后还在打桩，根本睡不着觉。",
+        "投诉京洲园附近工地凌晨施工，渣土车进出轰隆隆响，请城管查处。",
+        "京洲园旁边的建筑工地夜里施工不停，噪声太大，老人心脏受不了。",
+        "京洲园社区西边工地违规夜间作业，投诉了几次还是照样干。",
+    ]),
+    (4, "宋庄镇", "小堡村", [
+        "小堡村旁边建了个搅拌站，晚上吵得睡不着，粉尘也大。",
+        "投诉宋庄镇小堡村附近违建搅拌站，彻夜施工污染环境。",
+        "小堡村东边的混凝土搅拌站每天夜里出车，灰尘落满院子，请查一下有没有手续。",
+        "小堡村搅拌站噪音粉尘扰民，村民多次反映没有结果。",
+    ]),
 ]
-
 EXCLUDED = [
     (["政法", "司法", "民事纠纷"], "我和开发商的房屋买卖纠纷已经向法院起诉，想问问进度。", ["litigation"]),
     (["纪检监察", "违纪举报", "干部作风"], "举报{street}某干部收受好处。", ["real_name_report"]),
@@ -167,10 +191,11 @@ def generate_week(week_start: date, records: int = 600, seed: int = 47) -> DemoW
 
     hot_share = max(records // 5, len(HOT_TOPICS))
     for i in range(hot_share):
-        topic_index, street, community, text = HOT_TOPICS[i % len(HOT_TOPICS)]
+        topic_index, street, community, wordings = HOT_TOPICS[i % len(HOT_TOPICS)]
         category, unit, _ = TOPICS[topic_index]
-        variants = ["", "再次反映：", "邻居们都很着急，", "希望尽快处理，"]
-        record(category, street, community, rng.choice(variants) + text, unit)
+        # Some citizens call again about the same thing (a near duplicate); most write in their own words.
+        variants = ["", "", "", "再次反映：", "邻居们都很着急，", "希望尽快处理，"]
+        record(category, street, community, rng.choice(variants) + rng.choice(wordings), unit)
     for _ in range(max(records // 40, len(EXCLUDED))):
         category, text, flags = rng.choice(EXCLUDED)
         street = rng.choice(list(STREETS))

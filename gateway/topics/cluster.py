@@ -2,16 +2,19 @@
 
 Two work orders are joined when
 - they are near duplicates (one issue: the atoms), or
-- they name a common specific place (an estate, a village, a road, a school, a
-  company: not one that a large share of the batch names) and their matter
-  words are similar enough (cosine of TF-IDF ≥ `with_place`), or
+- they name a common specific place (an estate, a village, a school, a
+  company, that not a large share of the batch names) and their matter words
+  are similar enough (cosine of TF-IDF ≥ `with_place`); a common road or
+  street office, which holds many matters, needs ≥ `with_coarse_place`; or
 - their matter words are very similar (≥ `without_place`) and nothing says
   they are at different places (different districts, or each names specific
   places and they share none).
 
-Candidates come from an inverted index (shared places, shared rare keywords),
+Candidates come from inverted indexes (shared places, shared rare keywords),
 never from a dense n×n matrix: a 100,000-record report costs a few sparse
-products of chunks. The components of the graph are the topics.
+products of chunks. The components of the graph are the topics; a component
+grown larger than `max_size` is split again with stricter thresholds (one
+generic word or place must not chain a hundred matters into one).
 """
 from __future__ import annotations
 
@@ -23,39 +26,25 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from gateway.topics.text import Analysed, background_df
+from gateway.topics.text import Analysed, background_df, is_coarse, is_entity
+
+ATOM, PLACE, COARSE, WORDS, ENTITY = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
     with_place: float = 0.14
+    with_coarse_place: float = 0.25
+    with_entity: float = 0.22  # a proper name the tagger found (a company, a platform), no place suffix
     without_place: float = 0.5
     top_keywords: int = 8
     shared_keywords: int = 3
     max_place_share: float = 0.02  # a place named by more of the batch than this is no place to join on
     min_place_df: int = 50  # … unless the batch is small
     max_keyword_share: float = 0.05
+    max_size: int = 25  # a bigger component is split again with thresholds raised by `stricter`
+    stricter: float = 0.06
     chunk: int = 2000
-
-
-def _binary(rows: list[list[int]], width: int) -> sparse.csr_matrix:
-    indptr = np.cumsum([0] + [len(r) for r in rows])
-    indices = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(indptr[-1]))
-    return sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), width))
-
-
-def _pairs(left: sparse.csr_matrix, at_least: float, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-triangle pairs (i < j) whose row product is ≥ at_least, a chunk of rows at a time."""
-    right = left.T.tocsr()
-    rows, cols = [], []
-    for start in range(0, left.shape[0], chunk):
-        product = (left[start:start + chunk] @ right).tocoo()
-        keep = (product.data >= at_least) & (product.row + start < product.col)
-        rows.append(product.row[keep] + start)
-        cols.append(product.col[keep])
-    if not rows:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
 
 
 @dataclass
@@ -81,14 +70,30 @@ class Clustering:
         return result
 
 
-def cluster(texts: Sequence[Analysed], atoms: Sequence[int | None] = (), settings: ClusterSettings = ClusterSettings()) -> Clustering:
-    """Topics of a batch; texts with the same atom (near-duplicate issue) share one."""
+def _binary(rows: list[list[int]], width: int) -> sparse.csr_matrix:
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    indices = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(indptr[-1]))
+    return sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), width))
+
+
+def _pairs(left: sparse.csr_matrix, at_least: float, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-triangle pairs (i < j) whose row product is ≥ at_least, a chunk of rows at a time."""
+    right = left.T.tocsr()
+    rows, cols = [], []
+    for start in range(0, left.shape[0], chunk):
+        product = (left[start:start + chunk] @ right).tocoo()
+        keep = (product.data >= at_least) & (product.row + start < product.col)
+        rows.append(product.row[keep] + start)
+        cols.append(product.col[keep])
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
+
+
+def _weights(texts: Sequence[Analysed]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Sublinear tf × idf over this batch *and* a real board's counts (ops/train_word_df.py), rows L2-normalized,
+    so that a small report still knows 搅拌站 from 问题. Returns (matrix, vocabulary, batch df)."""
     n = len(texts)
-    if n == 0:
-        return Clustering(np.empty(0, np.int64), sparse.csr_matrix((0, 1), dtype=np.float32), np.array([""]))
-    s = settings
-    # Word weights: sublinear tf × idf over this report *and* a real board's counts (ops/train_word_df.py), so
-    # that a small report still knows 搅拌站 from 问题.
     vectorizer = TfidfVectorizer(analyzer=lambda words: words, sublinear_tf=True, use_idf=False, norm=None, dtype=np.float32)
     matter = vectorizer.fit_transform([t.words if t.words else ("",) for t in texts]).tocsr()
     df = np.asarray((matter > 0).sum(axis=0)).ravel()
@@ -99,15 +104,38 @@ def cluster(texts: Sequence[Analysed], atoms: Sequence[int | None] = (), setting
     matter = (matter @ sparse.diags(idf.astype(np.float32))).tocsr()
     norms = np.sqrt(np.asarray(matter.multiply(matter).sum(axis=1)).ravel())
     matter = (sparse.diags((1 / np.where(norms > 0, norms, 1)).astype(np.float32)) @ matter).tocsr()
+    return matter, vocabulary, df
 
-    # Places specific enough to join on.
+
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    graph = sparse.coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def cluster(texts: Sequence[Analysed], atoms: Sequence[int | None] = (), settings: ClusterSettings = ClusterSettings()) -> Clustering:
+    """Topics of a batch; texts with the same atom (near-duplicate issue) share one."""
+    n = len(texts)
+    if n == 0:
+        return Clustering(np.empty(0, np.int64), sparse.csr_matrix((0, 1), dtype=np.float32), np.array([""]))
+    s = settings
+    matter, vocabulary, df = _weights(texts)
+
+    # Places specific enough to join on, fine (estates, villages, schools …) and coarse (roads, street offices).
     place_ids: dict[str, int] = {}
     place_rows = [[place_ids.setdefault(p, len(place_ids)) for p in t.places] for t in texts]
     places = _binary(place_rows, max(1, len(place_ids)))
     place_df = np.asarray(places.sum(axis=0)).ravel()
     specific = (place_df >= 2) & (place_df <= max(s.min_place_df, s.max_place_share * n))
-    places = places @ sparse.diags(specific.astype(np.float32))
-    places.eliminate_zeros()
+    coarse = np.zeros(max(1, len(place_ids)), dtype=bool)
+    entity = np.zeros(max(1, len(place_ids)), dtype=bool)
+    for name, column in place_ids.items():
+        entity[column] = is_entity(name)
+        coarse[column] = is_coarse(name) and not entity[column]
+    fine_places = (places @ sparse.diags((specific & ~coarse & ~entity).astype(np.float32))).tocsr()
+    coarse_places = (places @ sparse.diags((specific & coarse).astype(np.float32))).tocsr()
+    entity_places = (places @ sparse.diags((specific & entity).astype(np.float32))).tocsr()
+    for matrix in (fine_places, coarse_places, entity_places):
+        matrix.eliminate_zeros()
 
     # Each text's rarest strong keywords, for candidates without a shared place.
     keyword_rows = []
@@ -120,27 +148,29 @@ def cluster(texts: Sequence[Analysed], atoms: Sequence[int | None] = (), setting
         keyword_rows.append(idx[np.argsort(-weights)[: s.top_keywords]].tolist())
     keywords = _binary(keyword_rows, matter.shape[1])
 
-    place_i, place_j = _pairs(places, 1.0, s.chunk)
-    word_i, word_j = _pairs(keywords, float(s.shared_keywords), s.chunk)
-
     def cosine(i: np.ndarray, j: np.ndarray) -> np.ndarray:
         if len(i) == 0:
             return np.empty(0, np.float32)
         return np.asarray(matter[i].multiply(matter[j]).sum(axis=1)).ravel()
 
-    has_places = np.diff(places.indptr) > 0
-    district = [t.district for t in texts]
-    edges_i = [place_i[cosine(place_i, place_j) >= s.with_place]]
-    edges_j = [place_j[cosine(place_i, place_j) >= s.with_place]]
-    if len(word_i):
-        strong = cosine(word_i, word_j) >= s.without_place
-        wi, wj = word_i[strong], word_j[strong]
-        shared_place = np.asarray(places[wi].multiply(places[wj]).sum(axis=1)).ravel() > 0
-        conflict = (has_places[wi] & has_places[wj] & ~shared_place) | np.array(
+    # Every candidate edge with its kind and cosine; thresholds are applied after, so that a component
+    # can be split again with stricter ones without a second search.
+    edge_i, edge_j, kinds = [], [], []
+    fi, fj = _pairs(fine_places, 1.0, s.chunk)
+    ci, cj = _pairs(coarse_places, 1.0, s.chunk)
+    ei, ej = _pairs(entity_places, 1.0, s.chunk)
+    wi, wj = _pairs(keywords, float(s.shared_keywords), s.chunk)
+    has_places = np.diff(fine_places.indptr) > 0
+    if len(wi):
+        shared = np.asarray(fine_places[wi].multiply(fine_places[wj]).sum(axis=1)).ravel() > 0
+        district = [t.district for t in texts]
+        conflict = (has_places[wi] & has_places[wj] & ~shared) | np.array(
             [district[a] is not None and district[b] is not None and district[a] != district[b] for a, b in zip(wi, wj)], dtype=bool)
-        edges_i.append(wi[~conflict])
-        edges_j.append(wj[~conflict])
-    # Near duplicates are one matter already: chain each atom's members.
+        wi, wj = wi[~conflict], wj[~conflict]
+    for (a, b), kind in (((fi, fj), PLACE), ((ci, cj), COARSE), ((ei, ej), ENTITY), ((wi, wj), WORDS)):
+        edge_i.append(a)
+        edge_j.append(b)
+        kinds.append(np.full(len(a), kind, np.int8))
     if atoms:
         first_of: dict[int, int] = {}
         ai, aj = [], []
@@ -152,10 +182,27 @@ def cluster(texts: Sequence[Analysed], atoms: Sequence[int | None] = (), setting
                 aj.append(position)
             else:
                 first_of[atom] = position
-        edges_i.append(np.asarray(ai, np.int64))
-        edges_j.append(np.asarray(aj, np.int64))
-    i = np.concatenate(edges_i)
-    j = np.concatenate(edges_j)
-    graph = sparse.coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+        edge_i.append(np.asarray(ai, np.int64))
+        edge_j.append(np.asarray(aj, np.int64))
+        kinds.append(np.full(len(ai), ATOM, np.int8))
+    i, j, kind = np.concatenate(edge_i), np.concatenate(edge_j), np.concatenate(kinds)
+    similarity = np.where(kind == ATOM, 1.0, cosine(i, j)) if len(i) else np.empty(0)
+
+    def keep(extra: float) -> np.ndarray:
+        return ((kind == ATOM) | ((kind == PLACE) & (similarity >= s.with_place + extra))
+                | ((kind == COARSE) & (similarity >= s.with_coarse_place + extra)) | ((kind == ENTITY) & (similarity >= s.with_entity + extra))
+                | ((kind == WORDS) & (similarity >= s.without_place + extra)))
+
+    kept = keep(0.0)
+    labels = _components(n, i[kept], j[kept])
+    for round_ in range(1, 4):  # split what grew too big, with stricter thresholds each round
+        sizes = np.bincount(labels)
+        big = sizes[labels] > s.max_size
+        if not big.any():
+            break
+        strict = keep(s.stricter * round_) & big[i] & big[j] & (labels[i] == labels[j])
+        relabel = _components(n, np.concatenate([i[kept & ~big[i]], i[strict]]), np.concatenate([j[kept & ~big[i]], j[strict]]))
+        labels = relabel
+        kept = (kept & ~big[i]) | strict
+    _, labels = np.unique(labels, return_inverse=True)
     return Clustering(labels.astype(np.int64), matter, vocabulary)

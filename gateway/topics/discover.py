@@ -12,7 +12,7 @@ from gateway.clues import RoutedOrder
 from gateway.db.models import Topic, WorkOrder
 from gateway.topics.cluster import cluster
 from gateway.topics.store import ClusterFeatures, continue_topics
-from gateway.topics.text import Analyser
+from gateway.topics.text import Analyser, is_entity
 
 KEYWORDS_SHOWN = 6
 
@@ -31,7 +31,7 @@ def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabula
     texts = [o.content_masked for o in orders]
     analyser = Analyser(vocabulary=vocabulary)
     analyser.learn_from(texts)
-    analysed = [analyser.analyse(t, known_places=(o.community,) if o.community else ()) for t, o in zip(texts, orders)]
+    analysed = [analyser.analyse(t, known_places=(o.community,) if o.community else (), district=o.district) for t, o in zip(texts, orders)]
     clustering = cluster(analysed, atoms=[o.issue_pk for o in orders])
     labels = clustering.labels
     weights = clustering.keywords(top=20)
@@ -41,7 +41,7 @@ def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabula
     features = []
     for label in range(len(members)):
         positions = members[label]
-        places = Counter(p for i in positions for p in analysed[i].places[:3])
+        places = Counter(p for i in positions for p in analysed[i].places[:3] if not is_entity(p))
         districts = Counter(analysed[i].district for i in positions if analysed[i].district)
         times = [orders[i].received_at for i in positions if orders[i].received_at is not None]
         features.append(ClusterFeatures(
@@ -59,7 +59,8 @@ def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabula
         update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == bindparam("_id")).values(topic_pk=bindparam("_topic")),
         [{"_id": o.work_order_pk, "_topic": pk} for o, pk in zip(orders, topic_of)],
     )
-    enriched = [replace(o, places=a.places, district=a.district) for o, a in zip(orders, analysed)]
+    # Proper names found only by their tag join work orders but do not name the place a clue is at.
+    enriched = [replace(o, places=tuple(p for p in a.places if not is_entity(p)), district=a.district) for o, a in zip(orders, analysed)]
     return Found(
         orders=enriched, topic_of=topic_of,
         keywords={pk: [w for w, _ in c.most_common(KEYWORDS_SHOWN)] for pk, c in keywords.items()},

@@ -47,6 +47,11 @@ _SUFFIXES = sorted({
     "有限公司", "公司", "集团", "银行", "工厂", "厂", "市场", "商场", "超市", "酒店", "车站",
 }, key=len, reverse=True)
 _SUFFIX_RE = re.compile("|".join(map(re.escape, _SUFFIXES)))
+# Places that hold many matters (a road, a street office, a "centre"): sharing one says less than sharing an estate.
+COARSE_SUFFIXES = ("路", "街道", "街", "大道", "巷", "大街", "立交", "大桥", "隧道", "中心", "镇", "乡")
+_NUMBERED = re.compile(r"^[0-9一二三四五六七八九十百零期栋号楼座区]+$")
+# Pieces of ordinary phrases that suffix matching picks up ("以下简称", "第三方造价", "人民政府"): no name holds them.
+_NOT_IN_NAME = re.compile("无法|提供|满足|简称|范围|第三方|人民|政府|分流|以下|股份|轨道|重点|事务|处理|建设项目|问题|相关|有关|部门|领导|业主|居民|村民")
 # Generic tails that a citizen may add or leave out: the key of a place drops them.
 _GENERIC_TAIL = re.compile(r"(?:小区|社区|有限公司|公司|集团)$")
 # Where a name cannot extend to the left: punctuation, digits, Latin, administrative units, function words.
@@ -78,9 +83,7 @@ STOPWORDS = frozenset("""
 一年 两年 三年 几年 多年 每天 每次 晚上 白天 平时 经常 长期 今天 昨天 明天 月份 日期 时间 年度 以上 以下 左右 之间 大概 大约 将近
 """.split())
 _KEEP_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
-_ADMIN = re.compile(r"[A-Z]\d*[区县]|[\u4e00-\u9fff]{2,3}[区县]")
-# …区 that is no district: 小区, 社区, 园区, 景区 …; and words before 区/县 that name none.
-_NOT_DISTRICT = frozenset("小区 社区 园区 景区 城区 街区 片区 辖区 学区 校区 库区 矿区 灾区 营区 山区 市区 新区 老区 郊区 开区 湖区 厂区 军区 专区 考区 分区 本区 该区 全区 各区 我区 市县 本县 该县 全县 各县 我县".split())
+_ADMIN = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d*[区县]")  # the anonymised districts of the board (A3区, A7县); real records name theirs
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ _NOT_NAME_END = ("f", "m", "r", "p", "c", "y", "q", "e", "o", "z", "l", "i", "d"
 _COMMON_VERBS = frozenset("""
 要求 影响 没有 解决 反映 投诉 进入 导致 造成 位于 存在 出现 发现 建设 开发 管理 破坏 危害 知道 感谢 相信 呼吁 配合 希望 请求 恳请 强烈
 严重 彻底 多次 已经 需要 应该 可以 能够 属于 成为 作为 包括 对于 关于 针对 经过 通过 前往 来到 回到 搬到 住在 家住 居住 购买 购房 入住
+设立 开办 开设 预留 规划 表示 介绍 拟建 新建 建设 修建 兴建 同一 具备 不具备 组织 立即 打通 赠送 旗下 进出 出入 不顾 科学 合理 积极 推进
 """.split())
 
 
@@ -146,10 +150,15 @@ def place_forms(text: str) -> list[list[str]]:
         for stop in _LEFT_STOP.finditer(left):
             pass
         core = _strip_leading(left[stop.end():] if stop else left)
-        if len(core) < 2 or core[-2:] in _GENERIC_CORES or core in _GENERIC_CORES or not _name_like(core):
+        if (len(core) < 2 or core[-2:] in _GENERIC_CORES or core in _GENERIC_CORES or _NUMBERED.match(core)
+                or _NOT_IN_NAME.search(core) or not _name_like(core)):
             continue
-        found.append([core[-n:] + suffix for n in range(2, len(core) + 1) if core[-n:] not in _GENERIC_CORES])
+        found.append([core[-n:] + suffix for n in range(2, len(core) + 1) if _form_ok(core[-n:])])
     return [forms for forms in found if forms]
+
+
+def _form_ok(core: str) -> bool:
+    return core not in _GENERIC_CORES and not _NUMBERED.match(core) and not _NOT_IN_NAME.search(core) and _name_like(core)
 
 
 def choose_forms(batch: Sequence[list[list[str]]], *, keep: float = 0.5) -> set[str]:
@@ -188,7 +197,7 @@ class Analyser:
         self.segmenter = rjieba.Jieba()
         for word in vocabulary:
             if len(word) >= 2:
-                self.segmenter.add_word(word, 50, "n")
+                self.segmenter.add_word(word, 2000, "n")
         self.places: set[str] = set()
         self.learn_places(places)
 
@@ -204,18 +213,56 @@ class Analyser:
         """The first pass: the place names this batch writes with their suffixes become words of the segmenter."""
         self.learn_places(choose_forms([place_forms(text) for text in texts]))
 
-    def analyse(self, text: str, *, known_places: Sequence[str] = ()) -> Analysed:
-        """`known_places`: what the record's own fields say (its community or village), before what the text names."""
+    def analyse(self, text: str, *, known_places: Sequence[str] = (), district: str | None = None) -> Analysed:
+        """`known_places` and `district`: what the record's own fields say, before what the text names.
+
+        Besides the places found by their suffixes, a proper name the dictionary does not know and the
+        real board hardly uses (温斯顿, 富惠天下, 聚利网: companies, brands, platforms) counts as a place:
+        complaints about one company are about one matter wherever the citizen lives."""
         words: list[str] = []
         places: list[str] = [place_key(p) for p in known_places if p]
-        for word in self.segmenter.cut(text):
+        _, background = background_df()
+        for word, tag in self.segmenter.tag(text):
             if word in self.places:
                 key = place_key(word)
                 if key not in places:
                     places.append(key)
             elif _KEEP_WORD.match(word) and word not in STOPWORDS:
                 words.append(word)
-        admin = next((m for m in _ADMIN.finditer(text) if m.group(0)[-2:] not in _NOT_DISTRICT and (m.group(0)[0].isascii() or not _LEFT_STOP.search(m.group(0)[:-1]))), None)
-        # A longer name contains a shorter one it was found with ("伊景园滨河苑" and "滨河苑"): keep both, longest first.
-        places.sort(key=len, reverse=True)
-        return Analysed(tuple(places), tuple(words), admin.group(0) if admin else None)
+                if (len(word) >= 2 and tag in _ENTITY_TAGS and "某" not in word and background.get(word, 0) <= 15
+                        and ENTITY + word not in places):
+                    places.append(ENTITY + word)
+        admin = _ADMIN.search(text)
+        # A longer name contains a shorter one it was found with ("伊景园滨河苑" and "滨河苑"): keep both, longest first;
+        # names found by their tag after those found by their suffix.
+        places.sort(key=lambda p: (is_entity(p), -len(p)))
+        return Analysed(tuple(places), tuple(words), district or (admin.group(0) if admin else None))
+
+
+_ENTITY_TAGS = frozenset({"nz", "nt", "nrt", "ns", "nr"})
+
+
+ENTITY = "@"  # marks a proper name found by its tag, not by a place suffix: weaker evidence of one place
+
+
+def is_coarse(place: str) -> bool:
+    return place.endswith(COARSE_SUFFIXES)
+
+
+def is_entity(place: str) -> bool:
+    return place.startswith(ENTITY)
+
+
+def shown(place: str) -> str:
+    return place.removeprefix(ENTITY)
+
+
+_TITLE_TAGS = ("n", "v", "an", "nz", "ng", "l", "i")
+# Words that say how or when, not what: never the matter of a title.
+_NOT_A_MATTER = frozenset("启动 剩下 加快 常年 地处 倡导 行动 大力 进入 如期 何时能 具体 每层 后过 特殊 功能 各级 数万 一堆 国家 放在 现任 门口 穿越".split())
+
+
+def title_words(words: Sequence[str], n: int = 3) -> list[str]:
+    """The matter words a title names: nouns and verbal nouns (噪音, 拆迁, 退费), not the verbs and adverbs around them."""
+    chosen = [w for w in words if _TAGGER.tag(w)[-1][1].startswith(_TITLE_TAGS) and w not in _COMMON_VERBS and w not in _NOT_A_MATTER]
+    return (chosen or list(words))[:n]

@@ -86,7 +86,7 @@ def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> 
                 excluded += sum(summary.excluded.values())
             timings["normalize"] = time.perf_counter() - started
             started = time.perf_counter()
-            handle_route_report(1, gateway.uow(), routing=gateway.routing, mail_domain="bench.local")
+            handle_route_report(1, gateway.uow(), routing=gateway.routing, mail_domain="bench.local", vocabulary=gateway.topic_vocabulary)
             timings["route"] = time.perf_counter() - started
             from sqlalchemy import func, select
 

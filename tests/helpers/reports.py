@@ -43,8 +43,10 @@ def weekly(report_id: str = "TZ-2026-W47", records: list[dict[str, Any]] | None 
         # 4 flooding complaints in one town (a new local problem: 社情民意信息线索), 5 about
         # kindergarten places in 3 towns (spread: 提案线索, copied to 提案委), 1 excluded.
         "records": records if records is not None else [record(f"26111600{i:05d}") for i in range(4)]
-        + [record(f"261116010{i:04d}", category=["教育文体", "教育", "学前教育"], street=town, content=f"{town}缺少公办幼儿园学位，孩子入园难（{i}）。")
-           for i, town in enumerate(["永顺镇", "永顺镇", "宋庄镇", "台湖镇", "台湖镇"], start=1)]
+        + [record(f"261116010{i:04d}", category=["教育文体", "教育", "学前教育"], street=town, community=community,
+                  content=f"{town}缺少公办幼儿园学位，孩子入园难（{i}）。")
+           for i, (town, community) in enumerate([("永顺镇", "永顺南里社区"), ("永顺镇", "西马庄社区"), ("宋庄镇", "小堡村"),
+                                                  ("台湖镇", "京洲园社区"), ("台湖镇", "台湖村")], start=1)]
         + [record("2611160200001", category=["政法", "司法"], content="和开发商的纠纷已向法院起诉。", flags=["litigation"])],
     }
 
