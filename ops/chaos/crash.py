@@ -5,8 +5,11 @@
     .venv/bin/python ops/chaos/crash.py --mode rabbitmq --kills 5      # PostgreSQL + RabbitMQ, workers killed
     .venv/bin/python ops/chaos/crash.py --mode redis --kills 5         # PostgreSQL + Redis, workers killed
 
-Each mode runs the same input twice: once undisturbed, once with kills at random
-moments (each victim restarted at once). Then it checks: every report that got a
+Each mode runs the same input twice: once undisturbed, once with kills (each
+victim restarted at once). A kill waits for no clock: it strikes as soon as the
+database shows work of its stage in flight (queued or running normalize, route
+or deliver steps, in turn) once its share of the reports has been accepted, so
+every kill lands mid-work, whatever the speed of the machine. Then it checks: every report that got a
 202 is stored and delivered; work orders, issues and clues equal the undisturbed
 run's; no packet went out under two Message-IDs; and how many emails a
 recipient got twice (the goal is 0; a send cut off between "sent" and "recorded"
@@ -75,6 +78,7 @@ class Outcome:
     emails_twice: int = 0  # a recipient got the same Message-ID more than once
     packets_with_two_ids: int = 0
     push_retries: int = 0
+    killed_during: list[str] = field(default_factory=list)  # the stage that had work in flight at each kill
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -130,6 +134,31 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"the gateway at {url} did not come up in {timeout} s")
 
 
+STAGES_TO_HIT = ("normalize_report", "route_report", "deliver_packet")
+
+
+def _wait_for_work_in_flight(engine: Any, stage: str, outcome: Outcome, accepted_at_least: int, pusher: threading.Thread, timeout: float) -> bool:
+    """Until `accepted_at_least` reports are accepted and a `stage` step is queued or running (counted in the outbox).
+
+    False when that cannot happen any more: everything was pushed and no step of any stage is left.
+    """
+    from sqlalchemy import func, select
+
+    from gateway.db.models import OutboxMessage
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            pending = dict(conn.execute(select(OutboxMessage.actor, func.count()).where(OutboxMessage.done_at.is_(None))
+                                        .group_by(OutboxMessage.actor)).all())
+        if outcome.accepted >= accepted_at_least and pending.get(stage, 0) > 0:
+            return True
+        if not pusher.is_alive() and not pending:
+            return False
+        time.sleep(0.01)
+    return False
+
+
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT)
@@ -156,7 +185,7 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
     from aiosmtpd.controller import Controller
     from sqlalchemy import create_engine, func, select, text
 
-    from gateway.db.models import Clue, Issue, Packet, Report, WorkOrder
+    from gateway.db.models import Clue, Delivery, Issue, Packet, Report, WorkOrder
 
     rng = random.Random(seed)
     outcome = Outcome(mode=mode, kills=kills, reports_in=len(reports))
@@ -187,14 +216,22 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
         if mode != "embedded":
             workers = [_spawn(["worker", "--threads", "2"], env, workdir / f"worker{i}.log") for i in range(2)]
             procs.extend(workers)
+        engine = create_engine(database_url or f"sqlite:///{workdir / 'gateway.db'}")
+        stack.callback(engine.dispose)
         stop = threading.Event()
         pusher = threading.Thread(target=_push_all, args=(url, reports, outcome, stop), daemon=True)
         pusher.start()
         if disrupt is not None:
             time.sleep(rng.uniform(1.0, 2.0))
             disrupt()
+        offset = rng.randrange(len(STAGES_TO_HIT))
         for k in range(kills):
-            time.sleep(rng.uniform(0.5, 3.0))
+            # The k-th kill after k/(kills+1) of the reports are in, while a step of the next stage in turn is in flight.
+            stage = STAGES_TO_HIT[(offset + k) % len(STAGES_TO_HIT)]
+            if not _wait_for_work_in_flight(engine, stage, outcome, len(reports) * k // (kills + 1), pusher, timeout):
+                outcome.notes.append(f"kill {k + 1}: no {stage} step in flight any more; {kills - k} kill(s) not made")
+                break
+            outcome.killed_during.append(stage)
             if mode == "embedded":
                 api.send_signal(signal.SIGKILL)
                 api.wait()
@@ -211,7 +248,6 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
                 progress(f"kill {k + 1}/{kills}: {'gateway' if mode == 'embedded' else 'worker'} killed and restarted; {outcome.accepted} report(s) accepted so far")
         pusher.join(timeout)
         stop.set()
-        engine = create_engine(database_url or f"sqlite:///{workdir / 'gateway.db'}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with engine.connect() as conn:
@@ -219,7 +255,13 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
             if outcome.delivered >= outcome.accepted:
                 break
             time.sleep(0.5)
-        time.sleep(2)  # any send still in flight lands in the inbox
+        with engine.connect() as conn:
+            sent = conn.execute(select(func.count()).select_from(Delivery).where(Delivery.state == "sent")).scalar_one()
+        while time.monotonic() < deadline:  # every send the gateway recorded is in the inbox (it is, once the server said 250)
+            with inbox.lock:
+                if len({(rcpt, mid) for rcpts, mid, _ in inbox.received for rcpt in rcpts}) >= sent:
+                    break
+            time.sleep(0.05)
         with engine.connect() as conn:
             outcome.work_orders = conn.execute(select(func.count()).select_from(WorkOrder)).scalar_one()
             outcome.issues = conn.execute(select(func.count()).select_from(Issue)).scalar_one()
@@ -227,7 +269,6 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
             outcome.packets = conn.execute(select(func.count()).select_from(Packet)).scalar_one()
             stored = conn.execute(select(func.count()).select_from(Report)).scalar_one()
             conn.execute(text("SELECT 1"))
-        engine.dispose()
         if stored != outcome.accepted:
             outcome.notes.append(f"{stored} reports stored for {outcome.accepted} accepted")
         for p in procs:
