@@ -73,6 +73,8 @@ class ClueDraft:
     ticket_nos: list[str] = field(default_factory=list)
     work_order_pks: list[int] = field(default_factory=list)
 
+    CONCENTRATED = 0.5  # below this share at its main place, a title names the spread, not one place
+
     def add(self, order: RoutedOrder, *, sample_width: int = 160) -> None:
         new_issue = order.issue_pk is None or order.issue_pk not in self._issues
         self.count += 1
@@ -153,7 +155,7 @@ class ClueDraft:
         where, share = self.main_place()
         if self.count >= t.consultation_topic_min and share >= t.concentration:
             return "consultation_topic", f"诉求集中：{where}{round(share * self.count)}件，占{share:.0%}，属群众反映强烈的局部公共问题"
-        spread, unit = max((self.streets(), "个街镇"), (len(self._named), "处地点"))
+        spread, unit = (self.streets(), "个街镇") if self.streets() >= t.systemic_min_streets else (len(self._named), "处地点")
         if spread >= t.systemic_min_streets and self.count >= t.proposal_min and share < t.concentration:
             return "proposal", f"分布在{spread}{unit}，共{self.count}件，属面上共性问题，宜从政策层面研究"
         if previous is None:
@@ -185,12 +187,15 @@ class ClueDraft:
         return head if leaf in self.category else f"{head}·{leaf}"
 
     def title(self) -> str:
-        """The place and the matter, as the office would write it: “A3区某某小区：搅拌站、噪音、粉尘等问题（12件）”."""
-        where, _ = self.main_place()
+        """The place and the matter, as the office would write it: “A3区某某小区：搅拌站、噪音、粉尘等问题”."""
+        where, share = self.main_place()
+        if share < self.CONCENTRATED and self.streets() >= 2:  # spread over several towns: say so, name none alone
+            where = f"{top_share(self._streets, self.count)[0]}等{self.streets()}个街镇"
         words = title_words([w for w in self.keywords if w not in where])
         matter = f"{'、'.join(words)}等问题" if len(words) > 1 else f"{words[0]}问题" if words else f"{self.label()}问题"
-        prefix = "【待分办】" if self.triage else ""
-        return f"{prefix}{where}：{matter}（{self.count}件）" if where else f"{prefix}{matter}（{self.count}件）"
+        # The office triages by subject: an unroutable topic says which category it was filed (or guessed) under.
+        prefix = f"【待分办】{self.label()}｜" if self.triage else ""
+        return f"{prefix}{where}：{matter}" if where else f"{prefix}{matter}"
 
     def samples(self) -> list[str]:
         return list(self._samples)

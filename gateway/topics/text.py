@@ -80,6 +80,7 @@ STOPWORDS = frozenset("""
 是否 能否 可以 不能 没有 不是 就是 还有 而是 一个 一些 我们 你们 他们 她们 自己 大家 本人 居民 业主 市民 群众 村民 家长 百姓 老百姓 人员
 能够 应该 需要 进行 予以 给予 得到 造成 导致 影响 存在 发现 发生 出现 引起 表示 认为 觉得 知道 告诉 回复 答复 联系 电话 来电 留言 网友
 小区 社区 地方 位置 周边 附近 旁边 地区 区域 全市 全区 A市 市民们 不到 不了 不会 不要 不敢 不想 不少 只能 只有 到底 究竟 为何 何时
+身份证号 身份证 银行卡号 银行卡 邮箱 手机 手机号 联系电话 联系方式 先生 女士 师傅 阿姨 老师
 一年 两年 三年 几年 多年 每天 每次 晚上 白天 平时 经常 长期 今天 昨天 明天 月份 日期 时间 年度 以上 以下 左右 之间 大概 大约 将近
 """.split())
 _KEEP_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
@@ -227,7 +228,7 @@ class Analyser:
                 key = place_key(word)
                 if key not in places:
                     places.append(key)
-            elif _KEEP_WORD.match(word) and word not in STOPWORDS:
+            elif _KEEP_WORD.match(word) and word not in STOPWORDS and "某" not in word:  # 王某某: a masked name, no matter
                 words.append(word)
                 if (len(word) >= 2 and tag in _ENTITY_TAGS and "某" not in word and background.get(word, 0) <= 15
                         and ENTITY + word not in places):
@@ -259,7 +260,7 @@ def shown(place: str) -> str:
 
 _TITLE_TAGS = ("n", "v", "an", "nz", "ng", "l", "i")
 # Words that say how or when, not what: never the matter of a title.
-_NOT_A_MATTER = frozenset("启动 剩下 加快 常年 地处 倡导 行动 大力 进入 如期 何时能 具体 每层 后过 特殊 功能 各级 数万 一堆 国家 放在 现任 门口 穿越".split())
+_NOT_A_MATTER = frozenset("缺少 缺乏 存在 启动 剩下 加快 常年 地处 倡导 行动 大力 进入 如期 何时能 具体 每层 后过 特殊 功能 各级 数万 一堆 国家 放在 现任 门口 穿越".split())
 
 
 def title_words(words: Sequence[str], n: int = 3) -> list[str]:

@@ -40,7 +40,7 @@ def test_topics_are_settled_on_a_committee_and_typed_by_their_features() -> None
     assert education.classify(ROUTING, urgent=False, previous=1) == ("public_opinion", "较上期明显上升（1件→2件），呈蔓延趋势")
     assert drafts[3].classify(ROUTING, urgent=False, previous=None) is None  # one work order: routed, no clue
     assert drafts[4].triage and drafts[4].committee_id == "office"
-    assert flood.title() == "梨园镇：积水、道路等问题（12件）"
+    assert flood.title() == "梨园镇：积水、道路等问题"
     assert flood.score() > drafts[1].score()
 
 
