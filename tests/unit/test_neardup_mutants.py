@@ -1,0 +1,231 @@
+"""Near-duplicates, exactly: the 3-grams, the persisted MinHash and band keys, the pairs, and what an issue row records (mutmut's survivors of gateway/neardup.py).
+
+The band index lives in the database, so a text's signature and band keys must
+stay the same from release to release: the values pinned below were computed
+with a separate pure-Python MinHash (crc32 of each 3-gram, (a·x + b) mod 2^64
+mod 2^61−1 with a, b drawn from numpy's default_rng(20261123), blake2b-64 of
+each band's four little-endian uint64), not with gateway.neardup.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session
+
+from gateway.db.engine import make_engine
+from gateway.db.models import Base, Issue, IssueBand, WorkOrder
+from gateway.neardup import MinHasher, OrderText, assign_issues, same_issue_pairs, shingles
+
+HASHER = MinHasher()
+FLOOD = "云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。"
+LAMP = "小区东门的路灯坏了一个月了，晚上很黑，请尽快修好。"
+LAMP_START = "小区东门的路灯坏了请尽快处理。"  # shares one band with LAMP, estimated Jaccard 0.36
+DAY0 = datetime(2026, 11, 16, 1, 0, tzinfo=timezone.utc)
+
+DARK = "路灯不亮，晚上很黑"
+DARK_FIRST_VALUES = [137119292834841756, 268356306635587091, 214432950274851263, 117072636472263905]
+DARK_BAND_KEYS = [
+    "007344855d119f9ca2", "01f1872cf0acb27e81", "02a4b8f454f0e91dd0", "03c247a037a3845486",
+    "04736882aa6bacd433", "05c6c9d91a16e9d38d", "06e7aff18c396bbdd0", "07876dd450f73a2820",
+    "08b65e080811804e36", "0968d97e8875c87180", "10a6ffe59ef892d330", "11a9eac0c25a9d7580",
+    "127b3f367d3b22a988", "1312cea92e3dd907bc", "1453d007b9de1128de", "155444b04117dd1eaf",
+]
+
+
+# ---- 3-grams and MinHash --------------------------------------------------------------------------
+
+
+def test_a_text_is_cut_into_every_3_gram_of_its_letters() -> None:
+    assert shingles("路灯不亮了") == {"路灯不", "灯不亮", "不亮了"}
+    assert shingles("路灯亮") == {"路灯亮"}
+
+
+def test_punctuation_digits_and_masked_data_are_left_out_of_the_grams() -> None:
+    assert shingles("路灯，不亮！") == {"路灯不", "灯不亮"}
+    assert shingles("电话138****5678[身份证号]路灯不亮") == {"电话路", "话路灯", "路灯不", "灯不亮"}
+
+
+def test_a_text_shorter_than_3_letters_is_one_gram_and_no_letters_none() -> None:
+    assert shingles("路灯") == {"路灯"}
+    assert shingles("123，。 ") == set()
+
+
+def test_num_perm_must_be_a_multiple_of_bands() -> None:
+    with pytest.raises(ValueError) as caught:
+        MinHasher(num_perm=64, bands=10)
+    assert str(caught.value) == "num_perm must be a multiple of bands"
+
+
+def test_the_signature_of_a_text_is_the_one_persisted_by_earlier_releases() -> None:
+    # a hasher made here, not at import: its random hash family is part of what is checked
+    signature = MinHasher().signature(DARK)
+    assert signature is not None and signature.dtype == np.uint64 and signature.shape == (64,)
+    assert [int(v) for v in signature[:4]] == DARK_FIRST_VALUES
+
+
+def test_the_band_keys_of_a_text_are_the_ones_in_the_persisted_index() -> None:
+    hasher = MinHasher()
+    assert hasher.band_keys(hasher.signature(DARK)) == DARK_BAND_KEYS  # type: ignore[arg-type]
+
+
+def test_a_text_without_letters_has_no_signature_and_keeps_its_place_in_the_list() -> None:
+    sigs = HASHER.signatures(["", DARK, "。。", DARK])
+    assert len(sigs) == 4
+    assert sigs[0] is None and sigs[2] is None
+    assert HASHER.band_keys(sigs[1]) == DARK_BAND_KEYS and HASHER.band_keys(sigs[3]) == DARK_BAND_KEYS
+    assert HASHER.signatures(["", "。"]) == [None, None]
+
+
+def test_signatures_in_small_batches_are_the_same_signatures() -> None:
+    sigs = HASHER.signatures([DARK, "", DARK, DARK, "。"], batch=2)
+    assert [s is None for s in sigs] == [False, True, False, False, True]
+    assert all(HASHER.band_keys(s) == DARK_BAND_KEYS for s in sigs if s is not None)
+
+
+def test_similarity_is_the_share_of_equal_values() -> None:
+    assert MinHasher.similarity(np.array([1, 2, 3, 4], dtype=np.uint64), np.array([1, 2, 0, 4], dtype=np.uint64)) == 0.75
+
+
+# ---- pairs (the quality figures) -------------------------------------------------------------------
+
+
+def test_near_duplicate_pairs_are_found_and_different_matters_are_not() -> None:
+    texts = [FLOOD, "再次反映：" + FLOOD, LAMP, "邻居们都很着急，" + FLOOD, "", LAMP_START]
+    assert same_issue_pairs(texts, HASHER) == {(0, 1), (0, 3), (1, 3)}
+
+
+def test_a_pair_needs_the_threshold_and_the_threshold_is_inclusive() -> None:
+    texts = [FLOOD, "再次反映：" + FLOOD, FLOOD, LAMP, FLOOD]
+    # identical texts have similarity exactly 1.0; the re-sent one is near, not identical
+    assert same_issue_pairs(texts, HASHER, threshold=1.0) == {(0, 2), (0, 4), (2, 4)}
+
+
+# ---- issues in the database ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def _orders(session: Session, *specs: tuple[str, datetime], street: str | None = "梨园镇", community: str | None = "云景里",
+            category: list[str] | None = None) -> list[OrderText]:
+    category = ["城乡建设", "市政设施", "道路积水"] if category is None else category
+    start = session.query(WorkOrder).count()
+    rows = [WorkOrder(ticket_no=f"T{start + i}", received_at=at, content_masked=text, street=street, community=community, category=category)
+            for i, (text, at) in enumerate(specs)]
+    session.add_all(rows)
+    session.flush()
+    return [OrderText(r.id, r.content_masked, street, community, category, r.received_at, None) for r in rows]
+
+
+def _issues(session: Session) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in session.execute(select(
+        Issue.id, Issue.issue_id, Issue.category, Issue.street, Issue.community, Issue.work_order_count, Issue.first_seen_at, Issue.last_seen_at,
+    ).order_by(Issue.id))]
+
+
+def test_an_issue_row_records_the_first_two_category_levels_place_count_and_time_span(session: Session) -> None:
+    orders = _orders(session, (FLOOD, DAY0 + timedelta(days=2)), ("再次反映：" + FLOOD, DAY0), ("邻居们都很着急，" + FLOOD, DAY0 + timedelta(days=5)),
+                     (LAMP, DAY0 + timedelta(days=1)))
+    assert assign_issues(session, orders, HASHER) == {orders[0].id: 1, orders[1].id: 1, orders[2].id: 1, orders[3].id: 2}
+    assert _issues(session) == [
+        (1, "I0000001", ["城乡建设", "市政设施"], "梨园镇", "云景里", 3, DAY0, DAY0 + timedelta(days=5)),
+        (2, "I0000002", ["城乡建设", "市政设施"], "梨园镇", "云景里", 1, DAY0 + timedelta(days=1), DAY0 + timedelta(days=1)),
+    ]
+    assert {wid: pk for wid, pk in session.execute(select(WorkOrder.id, WorkOrder.issue_pk))} == {orders[0].id: 1, orders[1].id: 1, orders[2].id: 1, orders[3].id: 2}
+    assert session.scalar(select(Issue.signature).where(Issue.id == 1)) == [int(v) for v in HASHER.signature(FLOOD)]
+    bands = {(band, pk) for band, pk in session.execute(select(IssueBand.band, IssueBand.issue_pk))}
+    assert bands == {(k, 1) for k in HASHER.band_keys(HASHER.signature(FLOOD))} | {(k, 2) for k in HASHER.band_keys(HASHER.signature(LAMP))}
+
+
+def test_a_later_batch_adds_to_the_count_and_widens_the_time_span_of_the_persisted_issue(session: Session) -> None:
+    first = _orders(session, (FLOOD, DAY0), ("再次反映：" + FLOOD, DAY0 + timedelta(days=1)))
+    assign_issues(session, first, HASHER)
+    later = _orders(session, ("邻居们都很着急，" + FLOOD, DAY0 + timedelta(days=20)), (FLOOD, DAY0 - timedelta(days=3)))
+    assert assign_issues(session, later, HASHER) == {later[0].id: 1, later[1].id: 1}
+    assert _issues(session) == [(1, "I0000001", ["城乡建设", "市政设施"], "梨园镇", "云景里", 4, DAY0 - timedelta(days=3), DAY0 + timedelta(days=20))]
+    assert session.scalar(select(WorkOrder.issue_pk).where(WorkOrder.id == later[1].id)) == 1
+
+
+def test_a_work_order_without_category_makes_an_issue_without_category(session: Session) -> None:
+    orders = _orders(session, (FLOOD, DAY0), category=[], community=None)
+    assign_issues(session, orders, HASHER)
+    assert _issues(session) == [(1, "I0000001", [], "梨园镇", None, 1, DAY0, DAY0)]
+
+
+def test_work_orders_that_already_have_an_issue_are_left_alone(session: Session) -> None:
+    orders = _orders(session, (FLOOD, DAY0))
+    kept = OrderText(orders[0].id, FLOOD, "梨园镇", None, [], DAY0, issue_pk=7)
+    assert assign_issues(session, [kept], HASHER) == {}
+    assert _issues(session) == []
+
+
+def test_sharing_one_band_is_not_enough_below_the_threshold(session: Session) -> None:
+    orders = _orders(session, (LAMP, DAY0), (LAMP_START, DAY0 + timedelta(days=1)))
+    assert assign_issues(session, orders, HASHER) == {orders[0].id: 1, orders[1].id: 2}
+
+
+def test_the_threshold_is_inclusive(session: Session) -> None:
+    orders = _orders(session, (FLOOD, DAY0), (FLOOD, DAY0 + timedelta(days=1)), ("再次反映：" + FLOOD, DAY0 + timedelta(days=1)))
+    # identical text: similarity exactly 1.0 joins at threshold 1.0; the re-sent variant does not
+    assert assign_issues(session, orders, HASHER, threshold=1.0) == {orders[0].id: 1, orders[1].id: 1, orders[2].id: 2}
+
+
+def test_an_issue_outside_the_window_is_passed_over_for_a_later_one_inside_it(session: Session) -> None:
+    first = _orders(session, (FLOOD, DAY0))
+    assert assign_issues(session, first, HASHER) == {first[0].id: 1}
+    second = _orders(session, (FLOOD, DAY0 + timedelta(days=40)))
+    assert assign_issues(session, second, HASHER) == {second[0].id: 2}
+    # issue 1 (last seen DAY0) is found first in every band and is 45 days away; issue 2 is 5 days away
+    third = _orders(session, (FLOOD, DAY0 + timedelta(days=45)))
+    assert assign_issues(session, third, HASHER) == {third[0].id: 2}
+
+
+def test_with_a_single_band_a_later_identical_text_still_finds_its_issue(session: Session) -> None:
+    one_band = MinHasher(num_perm=4, bands=1)
+    first = _orders(session, (FLOOD, DAY0))
+    later = _orders(session, (FLOOD, DAY0 + timedelta(days=1)))
+    assert assign_issues(session, first, one_band) == {first[0].id: 1}
+    assert assign_issues(session, later, one_band) == {later[0].id: 1}
+
+
+def test_band_keys_and_issues_are_looked_up_2000_at_a_time_each_once(session: Session) -> None:
+    """126 texts × 16 bands = 2016 band keys, each the band of its own issue: two band queries and two issue queries."""
+    rnd = random.Random(7)
+    texts = ["".join(chr(rnd.randint(0x4E00, 0x9FA5)) for _ in range(8)) for _ in range(126)]
+    keys = [k for sig in HASHER.signatures(texts) for k in HASHER.band_keys(sig)]  # type: ignore[arg-type]
+    assert len(set(keys)) == 2016
+    connection = session.connection()
+    connection.execute(insert(Issue.__table__), [
+        {"id": i + 1, "issue_id": f"I{i + 1:07d}", "category": [], "signature": [0] * 64, "work_order_count": 1,
+         "first_seen_at": DAY0, "last_seen_at": DAY0} for i in range(2016)])
+    connection.execute(insert(IssueBand.__table__), [{"band": k, "issue_pk": i + 1} for i, k in enumerate(keys)])
+    asked: dict[str, list[list[object]]] = {"issue_bands": [], "issues": []}
+
+    def record(conn: object, cursor: object, statement: str, parameters: object, context: object, executemany: bool) -> None:
+        for table in asked:
+            if statement.startswith("SELECT") and f"FROM {table} " in statement + " ":
+                asked[table].append(list(parameters))  # type: ignore[call-overload]
+
+    event.listen(session.get_bind(), "before_cursor_execute", record)
+    try:
+        orders = [OrderText(100_000 + i, text, None, None, [], DAY0, None) for i, text in enumerate(texts)]
+        result = assign_issues(session, orders, HASHER)
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", record)
+    # every stored issue is a candidate of some order (it shares a band) but none is similar: 126 new issues
+    assert result == {100_000 + i: 2017 + i for i in range(126)}
+    assert [len(p) for p in asked["issue_bands"]] == [2000, 16]
+    assert sorted(k for p in asked["issue_bands"] for k in p) == sorted(keys)  # type: ignore[type-var]
+    assert [len(p) for p in asked["issues"]] == [2000, 16]
+    assert sorted(pk for p in asked["issues"] for pk in p) == list(range(1, 2017))  # type: ignore[type-var]
