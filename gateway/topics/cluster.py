@@ -38,10 +38,13 @@ class ClusterSettings:
     with_entity: float = 0.22  # a proper name the tagger found (a company, a platform), no place suffix
     without_place: float = 0.5
     top_keywords: int = 8
+    combination_keywords: int = 30  # words per text paired with each of its places for candidates
     shared_keywords: int = 3
     max_place_share: float = 0.02  # a place named by more of the batch than this is no place to join on
     min_place_df: int = 50  # … unless the batch is small
     max_keyword_share: float = 0.05
+    max_keyword_df: int = 400  # a word in more texts than this finds no candidates alone (its pairs would be too many)
+    max_combination_df: int = 2000  # … nor a (place, word) combination in more than this
     max_size: int = 25  # a bigger component is split again with thresholds raised by `stricter`
     stricter: float = 0.06
     chunk: int = 2000
@@ -137,16 +140,34 @@ def cluster(texts: Sequence[Analysed], atoms: Sequence[int | None] = (), setting
     for matrix in (fine_places, coarse_places, entity_places):
         matrix.eliminate_zeros()
 
-    # Each text's rarest strong keywords, for candidates without a shared place.
-    keyword_rows = []
-    cap = max(20, s.max_keyword_share * n)
+    # Each text's strongest keywords (in ≥ 2 texts), and the rarer of them for candidates without a shared place.
+    keyword_rows, rare_rows = [], []
+    cap = min(max(20, s.max_keyword_share * n), s.max_keyword_df)
     for i in range(n):
         start, end = matter.indptr[i], matter.indptr[i + 1]
         idx, weights = matter.indices[start:end], matter.data[start:end]
-        ok = (df[idx] >= 2) & (df[idx] <= cap)
+        ok = df[idx] >= 2
         idx, weights = idx[ok], weights[ok]
-        keyword_rows.append(idx[np.argsort(-weights)[: s.top_keywords]].tolist())
-    keywords = _binary(keyword_rows, matter.shape[1])
+        ranked = idx[np.argsort(-weights)]
+        keyword_rows.append(ranked[: s.combination_keywords].tolist())
+        rare_rows.append([k for k in ranked[: s.top_keywords].tolist() if df[k] <= cap])
+    keywords = _binary(rare_rows, matter.shape[1])
+
+    def combined(place_matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+        """(place, keyword) pairs of each text: texts that share one name a place and a matter word in common.
+        Candidates through these instead of through the place alone, so that a community named by thousands of
+        work orders costs pairs per matter, not all its pairs."""
+        ids: dict[tuple[int, int], int] = {}
+        rows = []
+        for i in range(n):
+            ps = place_matrix.indices[place_matrix.indptr[i]:place_matrix.indptr[i + 1]]
+            rows.append([ids.setdefault((int(p), k), len(ids)) for p in ps for k in keyword_rows[i]])
+        matrix = _binary(rows, max(1, len(ids)))
+        frequent = np.asarray(matrix.sum(axis=0)).ravel() > s.max_combination_df
+        if frequent.any():
+            matrix = (matrix @ sparse.diags((~frequent).astype(np.float32))).tocsr()
+            matrix.eliminate_zeros()
+        return matrix
 
     def cosine(i: np.ndarray, j: np.ndarray) -> np.ndarray:
         if len(i) == 0:
@@ -156,16 +177,16 @@ def cluster(texts: Sequence[Analysed], atoms: Sequence[int | None] = (), setting
     # Every candidate edge with its kind and cosine; thresholds are applied after, so that a component
     # can be split again with stricter ones without a second search.
     edge_i, edge_j, kinds = [], [], []
-    fi, fj = _pairs(fine_places, 1.0, s.chunk)
-    ci, cj = _pairs(coarse_places, 1.0, s.chunk)
-    ei, ej = _pairs(entity_places, 1.0, s.chunk)
+    fi, fj = _pairs(combined(fine_places), 1.0, s.chunk)
+    ci, cj = _pairs(combined(coarse_places), 1.0, s.chunk)
+    ei, ej = _pairs(combined(entity_places), 1.0, s.chunk)
     wi, wj = _pairs(keywords, float(s.shared_keywords), s.chunk)
     has_places = np.diff(fine_places.indptr) > 0
     if len(wi):
         shared = np.asarray(fine_places[wi].multiply(fine_places[wj]).sum(axis=1)).ravel() > 0
-        district = [t.district for t in texts]
-        conflict = (has_places[wi] & has_places[wj] & ~shared) | np.array(
-            [district[a] is not None and district[b] is not None and district[a] != district[b] for a, b in zip(wi, wj)], dtype=bool)
+        district_ids: dict[str | None, int] = {None: -1}
+        district = np.fromiter((district_ids.setdefault(t.district, len(district_ids)) if t.district else -1 for t in texts), dtype=np.int64, count=n)
+        conflict = (has_places[wi] & has_places[wj] & ~shared) | ((district[wi] >= 0) & (district[wj] >= 0) & (district[wi] != district[wj]))
         wi, wj = wi[~conflict], wj[~conflict]
     for (a, b), kind in (((fi, fj), PLACE), ((ci, cj), COARSE), ((ei, ej), ENTITY), ((wi, wj), WORDS)):
         edge_i.append(a)

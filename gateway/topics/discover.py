@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
@@ -28,12 +29,26 @@ class Found:
 def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabulary: Sequence[str] = ()) -> Found:
     if not orders:
         return Found([], [])
-    texts = [o.content_masked for o in orders]
+    # Near-duplicate issues are the atoms: one text of each is analysed and clustered, its fellows follow it.
+    representative: list[int] = []  # position in `orders` of each atom's first work order
+    atom_of: list[int] = []  # the atom of each work order
+    first_of_issue: dict[int, int] = {}
+    for position, order in enumerate(orders):
+        if order.issue_pk is not None and order.issue_pk in first_of_issue:
+            atom_of.append(first_of_issue[order.issue_pk])
+            continue
+        if order.issue_pk is not None:
+            first_of_issue[order.issue_pk] = len(representative)
+        atom_of.append(len(representative))
+        representative.append(position)
+    texts = [orders[i].content_masked for i in representative]
     analyser = Analyser(vocabulary=vocabulary)
     analyser.learn_from(texts)
-    analysed = [analyser.analyse(t, known_places=(o.community,) if o.community else (), district=o.district) for t, o in zip(texts, orders)]
-    clustering = cluster(analysed, atoms=[o.issue_pk for o in orders])
-    labels = clustering.labels
+    atoms = [analyser.analyse(orders[i].content_masked, known_places=(orders[i].community,) if orders[i].community else (),
+                              district=orders[i].district) for i in representative]
+    analysed = [atoms[a] for a in atom_of]
+    clustering = cluster(atoms)
+    labels = clustering.labels[np.asarray(atom_of, dtype=np.int64)]
     weights = clustering.keywords(top=20)
     members: dict[int, list[int]] = {}
     for position, label in enumerate(labels):
