@@ -76,6 +76,9 @@ class Gateway:
         return is_embedded(self.broker)
 
     def close(self) -> None:
+        from workers import actors
+
+        actors.unbind(self)
         self.broker.close()
         self.engine.dispose()
 

@@ -21,19 +21,24 @@ from gateway.route import DELIVER, handle_route_report
 if TYPE_CHECKING:
     from gateway.bootstrap import Gateway
 
-_gateway: "Gateway | None" = None
+_bound: "list[Gateway]" = []  # the newest is current; a closed gateway gives the binding back to the one before it
 
 
 def bind(gateway: "Gateway") -> None:
     """Give the actors of this process their gateway (settings, database, adapters)."""
-    global _gateway
-    _gateway = gateway
+    _bound.append(gateway)
+
+
+def unbind(gateway: "Gateway") -> None:
+    """A gateway closing: the actors no longer reach it (a process that ran several, as the tests do, keeps the others)."""
+    if gateway in _bound:
+        _bound.remove(gateway)
 
 
 def _current() -> "Gateway":
-    if _gateway is None:
+    if not _bound:
         raise RuntimeError("actors are not bound: call gateway.bootstrap.bootstrap() in this process first")
-    return _gateway
+    return _bound[-1]
 
 
 def normalize_report(outbox_id: int, report_pk: int, seq: int = 0) -> None:
