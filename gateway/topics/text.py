@@ -260,7 +260,7 @@ def shown(place: str) -> str:
 
 _TITLE_TAGS = ("n", "v", "an", "nz", "ng", "l", "i")
 # Words that say how or when, not what: never the matter of a title.
-_NOT_A_MATTER = frozenset("缺少 缺乏 存在 启动 剩下 加快 常年 地处 倡导 行动 大力 进入 如期 何时能 具体 每层 后过 特殊 功能 各级 数万 一堆 国家 放在 现任 门口 穿越".split())
+_NOT_A_MATTER = frozenset("号楼 单元 缺少 缺乏 存在 启动 剩下 加快 常年 地处 倡导 行动 大力 进入 如期 何时能 具体 每层 后过 特殊 功能 各级 数万 一堆 国家 放在 现任 门口 穿越".split())
 
 
 def title_words(words: Sequence[str], n: int = 3) -> list[str]:
