@@ -51,7 +51,7 @@ _SUFFIX_RE = re.compile("|".join(map(re.escape, _SUFFIXES)))
 COARSE_SUFFIXES = ("路", "街道", "街", "大道", "巷", "大街", "立交", "大桥", "隧道", "中心", "镇", "乡")
 _NUMBERED = re.compile(r"^[0-9一二三四五六七八九十百零期栋号楼座区]+$")
 # Pieces of ordinary phrases that suffix matching picks up ("以下简称", "第三方造价", "人民政府"): no name holds them.
-_NOT_IN_NAME = re.compile("无法|提供|满足|简称|范围|第三方|人民|政府|分流|以下|股份|轨道|重点|事务|处理|建设项目|问题|相关|有关|部门|领导|业主|居民|村民")
+_NOT_IN_NAME = re.compile("每次|下雨|大雨|无法|提供|满足|简称|范围|第三方|人民|政府|分流|以下|股份|轨道|重点|事务|处理|建设项目|问题|相关|有关|部门|领导|业主|居民|村民")
 # Generic tails that a citizen may add or leave out: the key of a place drops them.
 _GENERIC_TAIL = re.compile(r"(?:小区|社区|有限公司|公司|集团)$")
 # Where a name cannot extend to the left: punctuation, digits, Latin, administrative units, function words.
@@ -64,6 +64,7 @@ _LEADING_WORDS = sorted({
 }, key=len, reverse=True)
 # Place cores that name no particular place.
 _GENERIC_CORES = {
+    "供暖", "供热", "供气", "热力", "物业服务", "环卫", "城管", "家政", "装修", "快递", "外卖",
     "公交车", "商品房", "经适房", "廉租房", "公租房", "安置房", "工业", "物流", "开发商", "房产", "房屋", "民办", "公办", "私立", "公立",
     "培训", "技术", "职业", "高等", "普惠性", "普惠", "配套", "周围", "所有", "全体", "广大", "临街", "沿街", "街边", "路边",
     "物业", "开发", "地产", "房地产", "有限", "管理", "物业管理", "开发商", "自来水", "电力", "燃气", "供水", "供电", "移动", "联通", "电信",
@@ -260,10 +261,11 @@ def shown(place: str) -> str:
 
 _TITLE_TAGS = ("n", "v", "an", "nz", "ng", "l", "i")
 # Words that say how or when, not what: never the matter of a title.
-_NOT_A_MATTER = frozenset("号楼 单元 缺少 缺乏 存在 启动 剩下 加快 常年 地处 倡导 行动 大力 进入 如期 何时能 具体 每层 后过 特殊 功能 各级 数万 一堆 国家 放在 现任 门口 穿越".split())
+_NOT_A_MATTER = frozenset("很着急 着急 管一管 回电 结果 号楼 单元 缺少 缺乏 存在 启动 剩下 加快 常年 地处 倡导 行动 大力 进入 如期 何时能 具体 每层 后过 特殊 功能 各级 数万 一堆 国家 放在 现任 门口 穿越".split())
 
 
 def title_words(words: Sequence[str], n: int = 3) -> list[str]:
     """The matter words a title names: nouns and verbal nouns (噪音, 拆迁, 退费), not the verbs and adverbs around them."""
-    chosen = [w for w in words if _TAGGER.tag(w)[-1][1].startswith(_TITLE_TAGS) and w not in _COMMON_VERBS and w not in _NOT_A_MATTER]
+    chosen = [w for w in words if _TAGGER.tag(w)[-1][1].startswith(_TITLE_TAGS) and w not in _COMMON_VERBS and w not in _NOT_A_MATTER
+              and not w.endswith(("先生", "女士", "师傅"))]
     return (chosen or list(words))[:n]
