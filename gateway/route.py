@@ -148,7 +148,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             if draft.triage:
                 reason = f"{reason}；无法按规则确定承办委室，请办公室研究分办"
             first, last_at = draft.span()
-            titles[draft.topic_pk] = draft.title()
+            title = titles[draft.topic_pk] = draft.title()
             clue = Clue(
                 clue_id=f"C{report.id:06d}-{seq:03d}",
                 topic_pk=draft.topic_pk, keywords=list(draft.keywords), named_places=draft.named_places(),
@@ -160,7 +160,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                 reason=reason,
                 score=score,
                 triage=draft.triage,
-                title=draft.title(),
+                title=title,
                 category=list(draft.category),
                 work_order_count=draft.count,
                 citizen_count=draft.citizens(),

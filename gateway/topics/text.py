@@ -152,8 +152,7 @@ def place_forms(text: str) -> list[list[str]]:
         for stop in _LEFT_STOP.finditer(left):
             pass
         core = _strip_leading(left[stop.end():] if stop else left)
-        if (len(core) < 2 or core[-2:] in _GENERIC_CORES or core in _GENERIC_CORES or _NUMBERED.match(core)
-                or _NOT_IN_NAME.search(core) or not _name_like(core)):
+        if len(core) < 2 or core[-2:] in _GENERIC_CORES or not _form_ok(core):
             continue
         found.append([core[-n:] + suffix for n in range(2, len(core) + 1) if _form_ok(core[-n:])])
     return [forms for forms in found if forms]
