@@ -13,20 +13,20 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.broker import is_embedded, make_broker
 from connectors.mail import MailTransport, make_transport
-from gateway.acknowledge import AckLinks
+from gateway.delivery.acknowledge import AckLinks
 from gateway.db import migrate
-from gateway.delivery import RetryPolicy
+from gateway.delivery.send import RetryPolicy
 from gateway.db.engine import make_engine
 from gateway.db.models import GatewayMeta
 from gateway.errors import ConfigError
-from gateway.classifier import CategoryClassifier
-from gateway.gazetteer import Gazetteer
-from gateway.metrics import Metrics
-from gateway.normalize import Normalizer
-from gateway.routing import RoutingConfig
-from gateway.screening import Screening
+from gateway.pipeline.classifier import CategoryClassifier
+from gateway.pipeline.gazetteer import Gazetteer
+from gateway.ops.metrics import Metrics
+from gateway.pipeline.normalize import Normalizer
+from gateway.pipeline.routing_rules import RoutingConfig
+from gateway.pipeline.screening import Screening
 from gateway.settings import ClientKey, GatewayConfig, Settings, load_config
-from gateway.taxonomy import Taxonomy
+from gateway.pipeline.taxonomy import Taxonomy
 from gateway.uow import UnitOfWorkFactory
 from gateway.workdays import WorkCalendar
 from workers import actors as actor_module

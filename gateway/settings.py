@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from gateway.errors import ConfigError
 from gateway.workdays import CalendarOverrides
-from gateway.routing import RoutingConfig, bundled_routing_path, load_routing, parse_routing
+from gateway.pipeline.routing_rules import RoutingConfig, bundled_routing_path, load_routing, parse_routing
 from gateway.yamlconfig import load_yaml, validate_at
 
 
@@ -153,7 +153,7 @@ class ScreeningPattern(BaseModel):
 class ScreeningConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    patterns: list[ScreeningPattern] = Field(default_factory=list, description="Added to the built-in patterns (gateway/screening.py).")
+    patterns: list[ScreeningPattern] = Field(default_factory=list, description="Added to the built-in patterns (gateway/pipeline/screening.py).")
 
 
 class FileConfig(BaseModel):

@@ -100,14 +100,14 @@ def _mangle(function: str) -> str:
 
 
 MODULES = {m.name: m for m in [
-    Module("privacy", "gateway/privacy.py: masking phones, names, ID and bank cards, plates, e-mail", (Part("gateway/privacy.py"),)),
-    Module("screening", "gateway/screening.py: what may not go to consultation", (Part("gateway/screening.py"),)),
-    Module("routing", "gateway/routing.py: rules, committees, workstations, config checks", (Part("gateway/routing.py"),)),
-    Module("neardup", "gateway/neardup.py: MinHash, LSH bands, issue assignment", (Part("gateway/neardup.py"),)),
+    Module("privacy", "gateway/pipeline/privacy.py: masking phones, names, ID and bank cards, plates, e-mail", (Part("gateway/pipeline/privacy.py"),)),
+    Module("screening", "gateway/pipeline/screening.py: what may not go to consultation", (Part("gateway/pipeline/screening.py"),)),
+    Module("routing", "gateway/pipeline/routing_rules.py: rules, committees, workstations, config checks", (Part("gateway/pipeline/routing_rules.py"),)),
+    Module("neardup", "gateway/pipeline/neardup.py: MinHash, LSH bands, issue assignment", (Part("gateway/pipeline/neardup.py"),)),
     Module("signing", "gateway/signing.py: the HMAC signature check (verify) and what it signs", (Part("gateway/signing.py"),)),
     Module("table1", "Table 1 validation: contracts/consultations.py (model validators) and the checks of "
-           "gateway/consultations.py (_committee, _check_links, file_table1; not the reminders)",
-           (Part("contracts/consultations.py"), Part("gateway/consultations.py", ("_committee", "_check_links", "file_table1")))),
+           "gateway/loop/table1.py (_committee, _check_links, file_table1; not the reminders)",
+           (Part("contracts/consultations.py"), Part("gateway/loop/table1.py", ("_committee", "_check_links", "file_table1")))),
 ]}
 
 STATUS = {  # mutmut 3.8's exit codes (mutmut.stats.status_by_exit_code)

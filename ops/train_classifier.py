@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.classifier import MODEL_PATH, CategoryClassifier, features  # noqa: E402
-from gateway.taxonomy import Taxonomy  # noqa: E402
+from gateway.pipeline.classifier import MODEL_PATH, CategoryClassifier, features  # noqa: E402
+from gateway.pipeline.taxonomy import Taxonomy  # noqa: E402
 
 
 def load_messages(data: Path) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.topics.text import WORD_DF_PATH, Analyser  # noqa: E402
+from gateway.pipeline.topics.text import WORD_DF_PATH, Analyser  # noqa: E402
 
 
 def main() -> int:

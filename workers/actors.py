@@ -12,11 +12,11 @@ import dramatiq
 from dramatiq import Broker
 
 from gateway.db.models import utcnow
-from gateway.delivery import handle_deliver_packet
+from gateway.delivery.send import handle_deliver_packet
 from gateway.errors import PermanentError
-from gateway.intake import NORMALIZE
-from gateway.normalize import ROUTE, handle_normalize_report
-from gateway.route import DELIVER, handle_route_report
+from gateway.intake.receive import NORMALIZE
+from gateway.pipeline.normalize import ROUTE, handle_normalize_report
+from gateway.pipeline.route import DELIVER, handle_route_report
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Gateway

@@ -14,8 +14,8 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from gateway.logs import reset_context, set_context
-from gateway.metrics import Metrics
+from gateway.ops.logs import reset_context, set_context
+from gateway.ops.metrics import Metrics
 
 
 class WorkerMetrics(Middleware):

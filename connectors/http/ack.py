@@ -8,8 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from connectors.http.views import GATEWAY, in_thread
-from gateway.acknowledge import AckResult, TokenError, packet_for_token
-from gateway.packets import template_environment
+from gateway.delivery.acknowledge import AckResult, TokenError, packet_for_token
+from gateway.delivery.packet_email import template_environment
 from gateway.periods import SHANGHAI
 
 _page = template_environment().get_template("ack.html.j2")

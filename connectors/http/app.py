@@ -12,7 +12,7 @@ from connectors.http import ack, loop, views
 from connectors.http.openapi import build_openapi
 from connectors.http.problems import make_middleware
 from gateway.bootstrap import Gateway
-from gateway.intake_writer import IntakeWriter
+from gateway.intake.group_commit import IntakeWriter
 
 GATEWAY = views.GATEWAY
 TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"

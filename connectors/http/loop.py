@@ -10,10 +10,10 @@ from connectors.http.multipart import parse_form
 from connectors.http.views import GATEWAY, _query, _read_body, _signed_body, _verify, in_thread, json_response
 from contracts.consultations import Consultation as Table1
 from contracts.consultations import ConsultationReceipt, SupervisionUpdate
-from gateway.consultations import FileTable1, consultation_view, file_table1, update_supervision
+from gateway.loop.table1 import FileTable1, consultation_view, file_table1, update_supervision
 from gateway.errors import UnsupportedMediaType, ValidationFailed
-from gateway.intake import parse_json
-from gateway.table_xlsx import read_table1
+from gateway.intake.receive import parse_json
+from gateway.loop.forms_xlsx import read_table1
 
 
 def _model(model: Any, data: Any) -> Any:

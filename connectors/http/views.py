@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from connectors.http.multipart import parse_form
 from gateway.bootstrap import Gateway
 from gateway.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed
-from gateway.importer import SUFFIXES, report_from_file
-from gateway.intake import ReceiveReport, Received, parse_json
-from gateway.intake_writer import IntakeWriter
+from gateway.intake.report_files import SUFFIXES, report_from_file
+from gateway.intake.receive import ReceiveReport, Received, parse_json
+from gateway.intake.group_commit import IntakeWriter
 from gateway.signing import Verified, verify
-from gateway.status import clue_status, report_status, work_order_status
+from gateway.ops.status import clue_status, report_status, work_order_status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -169,7 +169,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the database (with the expected schema), the broker and the mail server can be used; else 503 with the reasons."""
-    from gateway.health import readiness
+    from gateway.ops.health import readiness
 
     checks = await in_thread(lambda: readiness(request.app[GATEWAY]))
     ready = all(c.ok for c in checks.values())
@@ -182,7 +182,7 @@ async def metrics(request: web.Request) -> web.Response:
 
     def from_database() -> None:
         # State, not events: read from the database at scrape time (docs/operations.md).
-        from gateway.metrics_state import refresh
+        from gateway.ops.metrics_state import refresh
 
         refresh(gw)
 

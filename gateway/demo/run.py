@@ -20,7 +20,7 @@ from connectors.push_client import SignedClient
 from gateway.bootstrap import bootstrap
 from gateway.demo.generator import generate_week
 from gateway.errors import ConfigError
-from gateway.service import AppThread, ServerThread
+from gateway.cli.serve import AppThread, ServerThread
 from gateway.settings import ClientKey
 from connectors.simulator import create_simulator
 
@@ -158,7 +158,7 @@ async def _file_results(url: str, gateway: Any, console: Console, activity: date
 
 
 async def _pull(gateway: Any, console: Console, simulator_url: str) -> Any:
-    from gateway.sync import sync_once
+    from gateway.intake.pull_sync import sync_once
 
     with Progress(TextColumn("{task.description}"), console=console, transient=True) as progress:
         task = progress.add_task(f"nightly pull from the command-center simulator at {simulator_url}")
@@ -191,14 +191,14 @@ def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
         statuses.append(asyncio.run(_wait_one(server.url, secret, week.express["report_id"], console)))
         timings[week.express["report_id"] + " delivered"] = time.monotonic() - started
         _show(console, statuses, week, run_dir, time.monotonic() - started, timings)
-        from gateway.notices import office_recipients, send_digest
+        from gateway.delivery.notices import office_recipients, send_digest
         from gateway.periods import SHANGHAI
 
         today = datetime.now(SHANGHAI).date()
         activity = monday + timedelta(days=4)  # the week's Friday: the workstations met on the topics
         asyncio.run(_file_results(server.url, gateway, console, activity))
-        from gateway.feedback import push_month
-        from gateway.table2 import monthly_summary, render_text
+        from gateway.loop.feedback_push import push_month
+        from gateway.loop.table2 import monthly_summary, render_text
 
         month = f"{activity.year}-{activity.month:02d}"
         with gateway.uow.read_session() as session:

@@ -40,10 +40,10 @@ def make_file(path: Path, n: int) -> None:
 
 def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     from gateway.bootstrap import bootstrap
-    from gateway.files import FileMeta, import_file
-    from gateway.intake import CHUNK_SIZE
-    from gateway.normalize import handle_normalize_report
-    from gateway.route import handle_route_report
+    from gateway.intake.file_import import FileMeta, import_file
+    from gateway.intake.receive import CHUNK_SIZE
+    from gateway.pipeline.normalize import handle_normalize_report
+    from gateway.pipeline.route import handle_route_report
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / f"月报_BENCH-{n}_2026-11-01_2026-11-30.jsonl"
@@ -110,7 +110,7 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
 
     from gateway.bootstrap import bootstrap
     from gateway.db.models import Clue, Issue, Report
-    from gateway.files import FileMeta, import_file
+    from gateway.intake.file_import import FileMeta, import_file
 
     from ops.gwenv import gateway_env
     from ops.scratchdb import scratch_database

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "ops"))
 
-from gateway.classifier import CategoryClassifier  # noqa: E402
-from gateway.neardup import MinHasher, same_issue_pairs  # noqa: E402
-from gateway.privacy import mask_text  # noqa: E402
-from gateway.routing import bundled_routing_path, load_routing  # noqa: E402
+from gateway.pipeline.classifier import CategoryClassifier  # noqa: E402
+from gateway.pipeline.neardup import MinHasher, same_issue_pairs  # noqa: E402
+from gateway.pipeline.privacy import mask_text  # noqa: E402
+from gateway.pipeline.routing_rules import bundled_routing_path, load_routing  # noqa: E402
 from train_classifier import load_messages, split  # noqa: E402
 
 DOMAIN_TABLE = {

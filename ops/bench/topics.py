@@ -77,9 +77,9 @@ def run(messages: list[dict], labels: dict[str, str], titles: dict[str, str]) ->
 
     from gateway.bootstrap import bootstrap
     from gateway.db.models import Clue, ReportWorkOrder, WorkOrder
-    from gateway.intake import CHUNK_SIZE, ReceiveReport, handle_receive_report
-    from gateway.normalize import handle_normalize_report
-    from gateway.route import handle_route_report
+    from gateway.intake.receive import CHUNK_SIZE, ReceiveReport, handle_receive_report
+    from gateway.pipeline.normalize import handle_normalize_report
+    from gateway.pipeline.route import handle_route_report
 
     report = board_report(messages)
     with tempfile.TemporaryDirectory() as tmp:

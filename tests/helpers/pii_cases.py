@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from gateway.privacy import id_card_valid, luhn_valid
+from gateway.pipeline.privacy import id_card_valid, luhn_valid
 
 
 @dataclass(frozen=True)

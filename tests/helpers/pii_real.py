@@ -333,8 +333,8 @@ def fingerprint(cases: list[Case]) -> str:
 
 def pipeline_mask(text: str, names: tuple[str, ...]) -> str:
     """The masker as normalization applies it to a work order's content: clean() (NFKC but Chinese punctuation), then mask_text."""
-    from gateway.normalize import clean
-    from gateway.privacy import mask_text
+    from gateway.pipeline.normalize import clean
+    from gateway.pipeline.privacy import mask_text
 
     return mask_text(clean(text) or "", list(names))
 
@@ -386,7 +386,7 @@ class Report:
 
 
 def score(cases: list[Case], mask: Callable[[str, tuple[str, ...]], str] = pipeline_mask) -> Report:
-    from gateway.normalize import clean
+    from gateway.pipeline.normalize import clean
 
     report = Report()
     for case in cases:

@@ -49,7 +49,7 @@ def install() -> None:
     import connectors.mail
     import connectors.simulator
     import gateway.demo.generator
-    import gateway.metrics
+    import gateway.ops.metrics
     import tests.helpers.reports
     import tests.helpers.smtp
 
@@ -74,7 +74,7 @@ def install() -> None:
 
     connectors.mail.FolderTransport.send = send  # type: ignore[method-assign]
 
-    exposition = gateway.metrics.Metrics.exposition
+    exposition = gateway.ops.metrics.Metrics.exposition
 
     def expose(self: Any) -> bytes:
         text = exposition(self)
@@ -82,7 +82,7 @@ def install() -> None:
             expositions.append(text.decode("utf-8", "replace"))
         return text
 
-    gateway.metrics.Metrics.exposition = expose  # type: ignore[method-assign]
+    gateway.ops.metrics.Metrics.exposition = expose  # type: ignore[method-assign]
 
     create = connectors.simulator.create_simulator
 
@@ -128,7 +128,7 @@ def _email_texts(raw: bytes) -> list[str]:
 
 
 def _id_valid(number: str) -> bool:
-    from gateway.privacy import id_card_valid
+    from gateway.pipeline.privacy import id_card_valid
 
     return id_card_valid(number)
 

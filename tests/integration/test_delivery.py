@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.db.models import Delivery, DeliveryLog, Notice, Packet, utcnow
-from gateway.notices import chase_unacknowledged, send_digest
-from gateway.packets import XLSX_COLUMNS
+from gateway.delivery.notices import chase_unacknowledged, send_digest
+from gateway.delivery.packet_email import XLSX_COLUMNS
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
 from tests.helpers.mailcheck import personal_data_in, xlsx_rows
@@ -153,7 +153,7 @@ LAST_IN_48_H, ATTEMPTS_IN_48_H = 47 * 3600 + 51 * 60, 99
 
 
 def test_the_default_retry_schedule_tries_99_times_in_48_hours() -> None:
-    from gateway.delivery import RetryPolicy
+    from gateway.delivery.send import RetryPolicy
     from gateway.settings import Settings
 
     settings = Settings()
@@ -169,15 +169,15 @@ def test_the_default_retry_schedule_tries_99_times_in_48_hours() -> None:
 
 
 def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gateway.delivery
+    import gateway.delivery.send
     from gateway.bootstrap import bootstrap
     from gateway.db.models import OutboxMessage
-    from gateway.intake import ReceiveReport, handle_receive_report
-    from gateway.route import DELIVER
+    from gateway.intake.receive import ReceiveReport, handle_receive_report
+    from gateway.pipeline.route import DELIVER
     from workers.actors import STAGES
 
     clock = _Clock()
-    monkeypatch.setattr(gateway.delivery, "utcnow", clock)
+    monkeypatch.setattr(gateway.delivery.send, "utcnow", clock)
     port = free_port()  # nothing listens here
     gw = bootstrap(data_dir=tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", config=_config(tmp_path), delivery_horizon_h=2)  # the default waits
     gw.uow.dispatch = None  # the test is the broker

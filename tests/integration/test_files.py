@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import bootstrap
-from gateway.dropfolder import DropFolder
+from gateway.intake.drop_folder import DropFolder
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.files import rows, xlsx
 from tests.helpers.gateway import running_gateway
@@ -124,14 +124,14 @@ def test_gateway_import_names_the_bad_row(tmp_path: Path) -> None:
 def test_a_large_file_is_stored_a_chunk_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    import gateway.intake
+    import gateway.intake.receive
     from sqlalchemy import select
 
     from gateway.db.models import Report, ReportChunk
     from gateway.errors import ValidationFailed
-    from gateway.files import FileMeta, import_file
+    from gateway.intake.file_import import FileMeta, import_file
 
-    monkeypatch.setattr(gateway.intake, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 3)
     lines = [{"ticket_no": f"L{i}", "received_at": "2026-11-16T09:00:00", "category": "民政", "content": f"养老服务第{i}件"} for i in range(7)]
     lines.insert(4, {"ticket_no": "bad ticket", "received_at": "2026-11-16T09:00:00", "content": "x"})
     content = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()

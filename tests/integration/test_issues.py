@@ -75,9 +75,9 @@ def test_near_duplicates_in_different_streets_or_31_days_apart_are_not_joined(tm
 
 
 def test_a_report_in_several_chunks_counts_each_ticket_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gateway.intake
+    import gateway.intake.receive
 
-    monkeypatch.setattr(gateway.intake, "CHUNK_SIZE", 3)  # 11 records: 4 chunks, normalized by several worker threads
+    monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 3)  # 11 records: 4 chunks, normalized by several worker threads
     report = weekly()
     report["records"].append(dict(report["records"][0], content="同一工单在后面的分片里又出现了一次，路面仍有坑洼。"))
     with running_gateway(tmp_path) as (gateway, server):
@@ -91,12 +91,12 @@ def test_a_report_in_several_chunks_counts_each_ticket_once(tmp_path: Path, monk
 
 
 def test_chunks_normalized_out_of_order_keep_the_later_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gateway.intake
+    import gateway.intake.receive
     from gateway.bootstrap import bootstrap
-    from gateway.intake import ReceiveReport, handle_receive_report
-    from gateway.normalize import handle_normalize_report
+    from gateway.intake.receive import ReceiveReport, handle_receive_report
+    from gateway.pipeline.normalize import handle_normalize_report
 
-    monkeypatch.setattr(gateway.intake, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 2)
     report = weekly("W47", [record("X1", content="最早的内容"), record("X2"), record("X1", content="后来更正的内容")])
     gw = bootstrap(data_dir=tmp_path)
     gw.uow.dispatch = None

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from connectors.push_client import Answer, SignedClient
 from connectors.simulator import STATE, create_simulator
 from contracts.consultations import Consultation as Table1
-from gateway.consultations import FileTable1, chase_consultations, file_table1
+from gateway.loop.table1 import FileTable1, chase_consultations, file_table1
 from gateway.db.models import FeedbackPush, utcnow
-from gateway.feedback import push_month, resend
+from gateway.loop.feedback_push import push_month, resend
 from gateway.periods import SHANGHAI
-from gateway.service import AppThread
+from gateway.cli.serve import AppThread
 from gateway.settings import ClientKey
-from gateway.table_xlsx import table1_template
+from gateway.loop.forms_xlsx import table1_template
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
 from tests.helpers.mailcheck import xlsx_rows
@@ -227,7 +227,7 @@ def _faults(server: AppThread, plan: list[str]) -> None:
 
 
 def test_table2_and_the_feedback_push_under_faults(tmp_path: Path, config: Path, smtp: SmtpServer, command_center: AppThread) -> None:
-    from gateway.table2 import monthly_summary
+    from gateway.loop.table2 import monthly_summary
 
     month_day = _today().replace(day=1) + timedelta(days=2)  # inside this month, whatever today is
     month = f"{month_day.year}-{month_day.month:02d}"

@@ -170,7 +170,7 @@ def test_json_logs_carry_the_ids_and_never_personal_data(tmp_path: Path, smtp: S
 def test_log_lines_are_masked_even_when_code_slips() -> None:
     import logging
 
-    from gateway.logs import JsonFormatter, TextFormatter
+    from gateway.ops.logs import JsonFormatter, TextFormatter
 
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "caller 13812345678 id 11010519491231002X card 6222021234567890123 ticket 2611160000001", None, None)
     for formatter in (JsonFormatter(), TextFormatter()):

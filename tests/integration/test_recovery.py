@@ -9,8 +9,8 @@ from sqlalchemy import select
 from connectors.mail import SmtpTransport
 from gateway.bootstrap import bootstrap
 from gateway.db.models import Delivery, OutboxMessage, Packet
-from gateway.delivery import handle_deliver_packet
-from gateway.intake import ReceiveReport, handle_receive_report
+from gateway.delivery.send import handle_deliver_packet
+from gateway.intake.receive import ReceiveReport, handle_receive_report
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
 from tests.helpers.reports import call, wait_for_state, weekly
@@ -82,8 +82,8 @@ def test_unconfirmed_send_is_resent_with_the_same_message_id(tmp_path: Path, smt
     gateway = bootstrap(data_dir=tmp_path, smtp_url=smtp.url)
     try:
         # Route synchronously, without a worker, to get the packet rows.
-        from gateway.normalize import handle_normalize_report
-        from gateway.route import handle_route_report
+        from gateway.pipeline.normalize import handle_normalize_report
+        from gateway.pipeline.route import handle_route_report
 
         handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False, seq=0)
         handle_route_report(1, gateway.uow(), routing=gateway.routing, mail_domain="gateway.local")

@@ -13,7 +13,7 @@ from gateway.bootstrap import Gateway, bootstrap
 from gateway.db.models import (Clue, Delivery, DeliveryLog, Issue, IssueBand, OutboxMessage, Packet, PacketClue, Report,
                                ReportWorkOrder, WorkOrder)
 from gateway.demo.generator import generate_week
-from gateway.intake import ReceiveReport, handle_receive_report
+from gateway.intake.receive import ReceiveReport, handle_receive_report
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
 from tests.helpers.reports import call, raw_post

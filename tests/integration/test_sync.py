@@ -19,9 +19,9 @@ from connectors.simulator import create_simulator
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.db.models import Report, SyncCursor, SyncRun
 from gateway.errors import PermanentError
-from gateway.service import AppThread
+from gateway.cli.serve import AppThread
 from gateway.settings import ClientKey
-from gateway.sync import sync_once
+from gateway.intake.pull_sync import sync_once
 from tests.helpers.processes import gateway_env
 from tests.helpers.reports import record
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from gateway.neardup import shingles
+from gateway.pipeline.neardup import shingles
 
 SEED = 13
 PLACE = re.compile(r"[A-Z]\d*[市区县]|[\u4e00-\u9fff]{2,5}?(?:小区|花园|新村|街道|大道|路|镇|乡|村|中学|小学|学校|医院|社区)")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.classifier import CategoryClassifier
-from gateway.neardup import MinHasher, same_issue_pairs
-from gateway.routing import bundled_routing_path, load_routing
+from gateway.pipeline.classifier import CategoryClassifier
+from gateway.pipeline.neardup import MinHasher, same_issue_pairs
+from gateway.pipeline.routing_rules import bundled_routing_path, load_routing
 from ops.train_classifier import load_messages, split
 from tests.helpers import pii_real, realdata
 from tests.quality import neardup_set

@@ -4,11 +4,11 @@ from io import BytesIO
 
 from openpyxl import load_workbook
 
-from gateway.clues import RoutedOrder, group_into_topics, trend
-from gateway.packets import ClueView, PacketView, render_email
+from gateway.pipeline.clues import RoutedOrder, group_into_topics, trend
+from gateway.delivery.packet_email import ClueView, PacketView, render_email
 from gateway.periods import period_label
-from gateway.route import message_id, packet_subject
-from gateway.routing import bundled_routing_path, load_routing
+from gateway.pipeline.route import message_id, packet_subject
+from gateway.pipeline.routing_rules import bundled_routing_path, load_routing
 
 ROUTING = load_routing(bundled_routing_path())
 

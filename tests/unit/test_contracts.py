@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from contracts import Report, WorkOrderRecord
 from gateway.errors import ValidationFailed
-from gateway.intake import validate_report
+from gateway.intake.receive import validate_report
 from tests.helpers.reports import record, weekly
 
 

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ValidationError
 from contracts import Report
 from contracts.consultations import Consultation, SupervisionUpdate
 from gateway.errors import GatewayError
-from gateway.importer import report_from_file
-from gateway.table_xlsx import read_table1, table1_template
+from gateway.intake.report_files import report_from_file
+from gateway.loop.forms_xlsx import read_table1, table1_template
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXAMPLES = 300

@@ -1,4 +1,4 @@
-"""Near-duplicates → issues (gateway.neardup.assign_issues) on a real database: the same matter in the same street
+"""Near-duplicates → issues (gateway.pipeline.neardup.assign_issues) on a real database: the same matter in the same street
 within 30 days is one issue; the same text in another street, or 31 days apart, is another."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.engine import make_engine
 from gateway.db.models import Base, WorkOrder
-from gateway.neardup import MinHasher, OrderText, assign_issues
+from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues
 
 FLOOD = "云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。"
 TEXTS = [FLOOD, "再次反映：" + FLOOD, "邻居们都很着急，" + FLOOD, FLOOD + "电话138****5678"]

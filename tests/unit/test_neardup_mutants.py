@@ -1,10 +1,10 @@
-"""Near-duplicates, exactly: the 3-grams, the persisted MinHash and band keys, the pairs, and what an issue row records (mutmut's survivors of gateway/neardup.py).
+"""Near-duplicates, exactly: the 3-grams, the persisted MinHash and band keys, the pairs, and what an issue row records (mutmut's survivors of gateway/pipeline/neardup.py).
 
 The band index lives in the database, so a text's signature and band keys must
 stay the same from release to release: the values pinned below were computed
 with a separate pure-Python MinHash (crc32 of each 3-gram, (a·x + b) mod 2^64
 mod 2^61−1 with a, b drawn from numpy's default_rng(20261123), blake2b-64 of
-each band's four little-endian uint64), not with gateway.neardup.
+each band's four little-endian uint64), not with gateway.pipeline.neardup.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.engine import make_engine
 from gateway.db.models import Base, Issue, IssueBand, WorkOrder
-from gateway.neardup import MinHasher, OrderText, assign_issues, same_issue_pairs, shingles
+from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues, same_issue_pairs, shingles
 
 HASHER = MinHasher()
 FLOOD = "云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。"

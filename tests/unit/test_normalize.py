@@ -1,11 +1,11 @@
 import pytest
 
 from contracts import WorkOrderRecord
-from gateway.classifier import CategoryClassifier
-from gateway.gazetteer import Gazetteer
-from gateway.neardup import MinHasher
-from gateway.normalize import Normalizer
-from gateway.taxonomy import Taxonomy
+from gateway.pipeline.classifier import CategoryClassifier
+from gateway.pipeline.gazetteer import Gazetteer
+from gateway.pipeline.neardup import MinHasher
+from gateway.pipeline.normalize import Normalizer
+from gateway.pipeline.taxonomy import Taxonomy
 
 TAXONOMY = Taxonomy.load()
 NORMALIZER = Normalizer(taxonomy=TAXONOMY, gazetteer=Gazetteer.load(), classifier=CategoryClassifier.load(), citizen_secret=b"k")

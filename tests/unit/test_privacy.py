@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.privacy import citizen_key, id_card_valid, luhn_valid, mask_name, mask_text
+from gateway.pipeline.privacy import citizen_key, id_card_valid, luhn_valid, mask_name, mask_text
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
-"""Masking, exactly: what each kind of personal data becomes, character for character (kills mutmut's survivors of gateway/privacy.py).
+"""Masking, exactly: what each kind of personal data becomes, character for character (kills mutmut's survivors of gateway/pipeline/privacy.py).
 
 Expected strings are written out by hand; the HMAC value was computed with
 `printf 13812345678 | openssl dgst -sha256 -hmac k`, not with this code.
 """
 from __future__ import annotations
 
-from gateway.privacy import citizen_key, luhn_valid, mask_name, mask_text
+from gateway.pipeline.privacy import citizen_key, luhn_valid, mask_name, mask_text
 
 
 def test_an_id_card_number_becomes_exactly_the_placeholder() -> None:

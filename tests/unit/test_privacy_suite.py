@@ -1,7 +1,7 @@
 """Recall and false positives of the masker on a labelled suite (figures in docs/quality.md)."""
 from collections import Counter
 
-from gateway.privacy import mask_text
+from gateway.pipeline.privacy import mask_text
 from tests.helpers.pii_cases import build_cases
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.routing import bundled_routing_path, load_routing
+from gateway.pipeline.routing_rules import bundled_routing_path, load_routing
 from gateway.settings import load_config
 
 BUNDLED = bundled_routing_path().read_text(encoding="utf-8")
@@ -77,7 +77,7 @@ def test_short_client_secret_in_the_environment_is_refused(monkeypatch: pytest.M
 
 
 def test_screening_patterns_from_the_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gateway.screening import Screening
+    from gateway.pipeline.screening import Screening
 
     config = tmp_path / "gateway.yaml"
     config.write_text("screening:\n  patterns:\n    - {reason: secret, pattern: '涉密|内部文件'}\n", encoding="utf-8")
@@ -100,7 +100,7 @@ def test_a_bad_screening_pattern_is_refused_with_its_line(tmp_path: Path, monkey
 
 
 def test_a_rule_with_streets_does_not_match_another_street() -> None:
-    from gateway.routing import Rule
+    from gateway.pipeline.routing_rules import Rule
 
     rule = Rule(committee="urban", categories=["城乡建设"], streets=["梨园镇", "永顺镇"])
     flood = ("城乡建设", "城市建设和市政管理", "道路积水")

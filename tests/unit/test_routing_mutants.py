@@ -1,4 +1,4 @@
-"""Routing configuration and rules, exactly: what a bad configuration is told, which workstations a work order goes to (mutmut's survivors of gateway/routing.py)."""
+"""Routing configuration and rules, exactly: what a bad configuration is told, which workstations a work order goes to (mutmut's survivors of gateway/pipeline/routing_rules.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.errors import ConfigError
-from gateway.routing import Committee, Rule, RoutingConfig, Workstation, parse_routing
+from gateway.pipeline.routing_rules import Committee, Rule, RoutingConfig, Workstation, parse_routing
 
 PATH = Path("routing.yaml")
 

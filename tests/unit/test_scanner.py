@@ -82,7 +82,7 @@ def _uuid_log(rng: random.Random, lines: int) -> str:
     out = []
     for i in range(lines):
         ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(3)]
-        record = {"level": "info", "logger": "gateway.route", "message": "routed", "report_pk": i, "request_id": str(ids[0]),
+        record = {"level": "info", "logger": "gateway.pipeline.route", "message": "routed", "report_pk": i, "request_id": str(ids[0]),
                   "outbox": ids[1].hex, "trace": str(ids[2]).upper(), "ticket_no": f"26111600{i:05d}", "took_s": rng.random()}
         out.append(json.dumps(record, ensure_ascii=False))
     # the two tails that were once reported as mobile numbers

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.screening import Screening
+from gateway.pipeline.screening import Screening
 
 SCREENING = Screening()
 

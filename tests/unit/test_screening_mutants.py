@@ -1,9 +1,9 @@
-"""Screening's configuration check, exactly (mutmut's survivors of gateway/screening.py)."""
+"""Screening's configuration check, exactly (mutmut's survivors of gateway/pipeline/screening.py)."""
 from __future__ import annotations
 
 import pytest
 
-from gateway.screening import Screening
+from gateway.pipeline.screening import Screening
 
 
 def test_an_unknown_reason_in_the_configuration_is_refused_with_the_known_ones() -> None:

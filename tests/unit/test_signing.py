@@ -41,7 +41,7 @@ def test_a_changed_body_breaks_the_signature() -> None:
 def test_nightly_schedule_is_read_in_beijing_time() -> None:
     from datetime import UTC, datetime
 
-    from gateway.sync import next_run
+    from gateway.intake.pull_sync import next_run
 
     due = next_run("0 2 * * *", datetime(2026, 11, 23, 17, 0, tzinfo=UTC))  # 01:00 on the 24th in Beijing
     assert due.isoformat() == "2026-11-24T02:00:00+08:00"
@@ -51,7 +51,7 @@ def test_a_bad_schedule_is_explained() -> None:
     from datetime import UTC, datetime
 
     from gateway.errors import ConfigError
-    from gateway.sync import next_run
+    from gateway.intake.pull_sync import next_run
 
     with pytest.raises(ConfigError, match="not a cron expression"):
         next_run("at two", datetime(2026, 11, 23, tzinfo=UTC))

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from contracts.consultations import Consultation as Table1
 from contracts.consultations import ConsultationReceipt, Outcome
-from gateway.consultations import FileTable1, file_table1
+from gateway.loop.table1 import FileTable1, file_table1
 from gateway.db.engine import make_engine
 from gateway.db.models import Base, Clue, Consultation, ConsultationItem, ConsultationRevision, Report, Supervision, WorkOrder
 from gateway.errors import Forbidden, ValidationFailed
-from gateway.routing import RoutingConfig
+from gateway.pipeline.routing_rules import RoutingConfig
 from gateway.workdays import WorkCalendar
 
 LIYUAN = "梨园镇委员工作站"

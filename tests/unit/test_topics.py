@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.topics.cluster import cluster
-from gateway.topics.hotness import busiest_week_share, hotness
-from gateway.topics.text import Analyser, place_candidates, place_key
+from gateway.pipeline.topics.cluster import cluster
+from gateway.pipeline.topics.hotness import busiest_week_share, hotness
+from gateway.pipeline.topics.text import Analyser, place_candidates, place_key
 
 
 def test_places_are_found_by_their_suffix_and_cut_where_a_phrase_begins() -> None:

@@ -1,0 +1,76 @@
+"""Category when missing: a naive Bayes classifier over character 1–2-grams, shipped with the package.
+
+Trained by ops/train_classifier.py on the labelled messages in ../shared/data
+(7 first-level categories) and on the taxonomy's own names for all 15; the
+model file holds counts, not texts. Nothing is downloaded at run time.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_PATH = Path(__file__).resolve().parents[1] / "defaults" / "category_model.json"
+_KEEP = re.compile(r"[\u4e00-\u9fff]+")
+STOP_CHARS = set("的了在是我有和就不人都一个上也很到说要去你会着没看好自己这那")
+
+
+def features(text: str) -> Counter[str]:
+    text = unicodedata.normalize("NFKC", text)
+    grams: Counter[str] = Counter()
+    for run in _KEEP.findall(text):
+        chars = [c for c in run]
+        grams.update(c for c in chars if c not in STOP_CHARS)
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+@dataclass(frozen=True)
+class Prediction:
+    category: str
+    confidence: float
+
+
+class CategoryClassifier:
+    def __init__(self, counts: dict[str, dict[str, int]], docs: dict[str, int], alpha: float = 0.5) -> None:
+        self.classes = sorted(counts)
+        vocabulary = {f for c in counts.values() for f in c}
+        self.vocabulary_size = len(vocabulary)
+        total_docs = sum(docs.values())
+        self.log_prior = {c: math.log(docs[c] / total_docs) for c in self.classes}
+        self.log_lik: dict[str, dict[str, float]] = {}
+        self.log_unseen: dict[str, float] = {}
+        for c in self.classes:
+            total = sum(counts[c].values()) + alpha * (self.vocabulary_size + 1)
+            self.log_lik[c] = {f: math.log((n + alpha) / total) for f, n in counts[c].items()}
+            self.log_unseen[c] = math.log(alpha / total)
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def train(cls, documents: list[tuple[str, str]], alpha: float = 0.5) -> "CategoryClassifier":
+        counts: dict[str, Counter[str]] = {}
+        docs: Counter[str] = Counter()
+        for text, label in documents:
+            counts.setdefault(label, Counter()).update(features(text))
+            docs[label] += 1
+        return cls({c: dict(v) for c, v in counts.items()}, dict(docs), alpha)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> "CategoryClassifier":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["counts"], data["docs"], data.get("alpha", 0.5))
+
+    def predict(self, text: str) -> Prediction:
+        grams = features(text)
+        scores = {}
+        for c in self.classes:
+            lik, unseen = self.log_lik[c], self.log_unseen[c]
+            scores[c] = self.log_prior[c] + sum(n * lik.get(f, unseen) for f, n in grams.items() if f in self.vocabulary)
+        best = max(scores, key=scores.__getitem__)
+        top = scores[best]
+        norm = sum(math.exp(s - top) for s in scores.values())
+        return Prediction(best, 1.0 / norm)

@@ -1,0 +1,295 @@
+"""Normalization: from a pushed record to a stored, masked work order."""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from pydantic import TypeAdapter
+from sqlalchemy import bindparam, insert, select, update
+
+from contracts import WorkOrderRecord
+from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
+from gateway.intake.receive import ROUTE
+from gateway.pipeline.classifier import CategoryClassifier
+from gateway.pipeline.gazetteer import Gazetteer
+from gateway.pipeline.privacy import citizen_key, mask_name, mask_text
+from gateway.pipeline.screening import Screening
+from gateway.pipeline.taxonomy import Taxonomy
+from gateway.uow import UnitOfWork
+
+_RECORDS = TypeAdapter(list[WorkOrderRecord])
+
+
+# Chinese punctuation is full-width by nature; NFKC would turn "，" into "," and
+# make the text read like a machine wrote it. Everything else is NFKC-folded
+# (full-width letters and digits, ideographic space, ① and the like).
+_CJK_PUNCTUATION = re.compile("([\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f\uff5e\u3001\u3002\u300a\u300b\u3010\u3011\u201c\u201d\u2018\u2019\u2026\u2014])")
+
+
+# Control characters and lone surrogates: nothing a person typed, and they break
+# spreadsheets, mail and PostgreSQL text further on.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean(text: str | None) -> str | None:
+    """NFKC (but Chinese punctuation), control characters removed, whitespace folded; None for empty."""
+    if text is None:
+        return None
+    text = _UNPRINTABLE.sub("", text)
+    parts = _CJK_PUNCTUATION.split(text)
+    text = "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
+    return " ".join(text.split()) or None
+
+
+@dataclass(frozen=True)
+class NormalizedWorkOrder:
+    ticket_no: str
+    received_at: datetime
+    channel: str | None
+    category: list[str]
+    category_inferred: bool
+    category_confidence: float | None
+    category_unmapped: list[str]
+    district: str | None
+    street: str | None
+    community: str | None
+    address: str | None
+    content_masked: str
+    caller_masked: str | None
+    caller_key: str | None
+    handling_unit: str | None
+    status: str | None
+    satisfaction: str | None
+    flags: list[str]
+    excluded_reason: str | None
+    likes: int = 0
+    repeat_count: int = 0
+
+
+STATUS = {
+    "closed": ("closed", "已办结", "办结", "已完成", "完成", "已结案", "结案", "已解决"),
+    "processing": ("processing", "办理中", "处理中", "正在办理", "在办", "正在处理"),
+    "accepted": ("accepted", "已受理", "受理", "待处理", "待办", "已派单", "派单"),
+    "returned": ("returned", "退回", "已退回", "退单"),
+}
+SATISFACTION = {
+    "satisfied": ("satisfied", "满意", "非常满意"),
+    "basically_satisfied": ("basically_satisfied", "基本满意", "比较满意"),
+    "unsatisfied": ("unsatisfied", "不满意", "很不满意", "非常不满意"),
+    "not_rated": ("not_rated", "未评价", "未回访", "无", "暂无"),
+}
+
+
+def _vocabulary(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {word.lower(): key for key, words in table.items() for word in words}
+
+
+_STATUS, _SATISFACTION = _vocabulary(STATUS), _vocabulary(SATISFACTION)
+
+
+def vocabulary_value(value: str | None, table: dict[str, str]) -> str | None:
+    """Onto the fixed vocabulary; "other" for a word we do not know (counted, not lost: the text is in the report)."""
+    if value is None:
+        return None
+    return table.get(value.strip().lower(), "other")
+
+
+class Normalizer:
+    """Everything normalization needs that comes from configuration: taxonomy, gazetteer, classifier."""
+
+    def __init__(self, *, taxonomy: Taxonomy, gazetteer: Gazetteer, classifier: CategoryClassifier | None,
+                 citizen_secret: bytes, min_confidence: float = 0.5, screening: Screening | None = None) -> None:
+        self.taxonomy = taxonomy
+        self.gazetteer = gazetteer
+        self.classifier = classifier
+        self.citizen_secret = citizen_secret
+        self.min_confidence = min_confidence
+        self.screening = screening or Screening()
+        self._t2s = threading.local()
+
+    def simplified(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        converter = getattr(self._t2s, "converter", None)
+        if converter is None:
+            import opencc
+
+            converter = self._t2s.converter = opencc.OpenCC("t2s")
+        return converter.convert(text)
+
+    def text(self, value: str | None) -> str | None:
+        return self.simplified(clean(value))
+
+    def record(self, record: WorkOrderRecord) -> NormalizedWorkOrder:
+        caller_name = record.caller.name if record.caller else None
+        caller_phone = record.caller.phone if record.caller else None
+        content = self.text(record.content) or ""
+        address = self.text(record.address)
+        mapped = self.taxonomy.map([c for c in (self.text(level) for level in record.category) if c])
+        category, inferred, confidence = mapped.path, False, None
+        if mapped.empty and self.classifier is not None:
+            guess = self.classifier.predict(content)
+            inferred, confidence = True, round(guess.confidence, 4)
+            # Below the threshold the guess is kept for the office to see, but the order goes to triage.
+            category = [guess.category]
+        place = self.gazetteer.resolve(self.text(record.district), self.text(record.street), self.text(record.community), address, content)
+        return NormalizedWorkOrder(
+            ticket_no=record.ticket_no,
+            received_at=record.received_at,
+            channel=clean(record.channel),
+            category=category,
+            category_inferred=inferred,
+            category_confidence=confidence,
+            category_unmapped=mapped.unmapped,
+            district=place.district,
+            street=place.street,
+            community=place.community,
+            address=mask_text(address or "", [caller_name]) or None,
+            content_masked=mask_text(content, [caller_name]),
+            caller_masked=mask_name(clean(caller_name)) if caller_name else None,
+            caller_key=citizen_key(caller_phone, self.citizen_secret),
+            handling_unit=self.text(record.handling_unit),
+            status=vocabulary_value(clean(record.status), _STATUS),
+            satisfaction=vocabulary_value(clean(record.satisfaction), _SATISFACTION),
+            flags=[f for f in (clean(x) for x in record.flags) if f],
+            excluded_reason=self.screening.screen(record.flags, category, content),
+            likes=record.likes or 0,
+            repeat_count=record.repeat_count or 0,
+        )
+
+    def routable_category(self, n: NormalizedWorkOrder) -> list[str]:
+        """The category routing may use: an inferred one only when the classifier was sure enough."""
+        if n.category_inferred and (n.category_confidence or 0) < self.min_confidence:
+            return []
+        return n.category
+
+
+_FIELDS = ("received_at", "channel", "category", "category_inferred", "category_confidence", "district", "street",
+           "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason", "likes", "repeat_count")
+_CHUNK = 2000  # tickets per IN (…) look-up: under every database's parameter limit
+
+
+def _row(n: NormalizedWorkOrder, issued_at: datetime, *, keep_status: bool, caller_key: str | None) -> dict[str, Any]:
+    row = {field: getattr(n, field) for field in _FIELDS}
+    row["caller_key"] = n.caller_key or caller_key
+    row["updated_at"] = utcnow()
+    if not keep_status:
+        # The latest status wins by the issue time of the report that carried it.
+        row.update(status=n.status, satisfaction=n.satisfaction, status_issued_at=issued_at)
+    return row
+
+
+@dataclass
+class NormalizeSummary:
+    records: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    unmapped: int = 0
+    inferred: int = 0
+
+
+def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Normalizer, keep_raw: bool, seq: int = 0,
+                            outbox_id: int | None = None) -> NormalizeSummary:
+    """Normalize one chunk of a report: upsert one work order per ticket, record its appearance. Idempotent.
+
+    The chunk that completes the report moves it on to routing.
+    """
+    with uow:
+        summary = NormalizeSummary()
+        chunk = uow.session.scalar(select(ReportChunk).where(ReportChunk.report_pk == report_pk, ReportChunk.seq == seq))
+        report = uow.session.get(Report, report_pk)
+        if report is None or chunk is None or chunk.normalized_at is not None:
+            uow.mark_done(outbox_id)
+            uow.commit()
+            return summary
+        issued_at = report.issued_at or report.received_at
+        records = _RECORDS.validate_python(chunk.records or [])
+        # The same ticket twice in one report counts once; its last text wins.
+        latest: dict[str, NormalizedWorkOrder] = {}
+        first_index: dict[str, int] = {}
+        last_index: dict[str, int] = {}
+        unmapped = inferred = 0
+        for index, record in enumerate(records, start=chunk.first_index):
+            n = normalizer.record(record)
+            unmapped += bool(n.category_unmapped)
+            inferred += n.category_inferred
+            latest[n.ticket_no] = n
+            first_index.setdefault(n.ticket_no, index)
+            last_index[n.ticket_no] = index
+        table, appearances_table = WorkOrder.__table__, ReportWorkOrder.__table__
+        connection = uow.session.connection()
+        tickets = list(latest)
+        known: dict[str, tuple[int, datetime | None, str | None]] = {}
+        for i in range(0, len(tickets), _CHUNK):
+            rows = connection.execute(
+                select(table.c.ticket_no, table.c.id, table.c.status_issued_at, table.c.caller_key).where(table.c.ticket_no.in_(tickets[i:i + _CHUNK]))
+            )
+            known.update({t: (pk, at, key) for t, pk, at, key in rows})
+        # Which known ones appeared before, here (an earlier chunk of this report) or in other reports.
+        here: dict[int, tuple[int, int]] = {}  # work order -> (appearance id, index of the text it holds)
+        elsewhere: set[int] = set()
+        known_ids = [pk for pk, _, _ in known.values()]
+        for i in range(0, len(known_ids), _CHUNK):
+            for appearance, work_order_pk, other_report, content_index in connection.execute(
+                select(appearances_table.c.id, appearances_table.c.work_order_pk, appearances_table.c.report_pk, appearances_table.c.content_index)
+                .where(appearances_table.c.work_order_pk.in_(known_ids[i:i + _CHUNK]))
+            ):
+                if other_report == report.id:
+                    here[work_order_pk] = (appearance, content_index)
+                else:
+                    elsewhere.add(work_order_pk)
+        # A ticket an earlier-indexed record of this report already wrote: only a later record's text replaces it
+        # (chunks may be normalized in any order by several workers).
+        stale = {t for t, (pk, _, _) in known.items() if pk in here and last_index[t] < here[pk][1]}
+        new = [t for t in tickets if t not in known]
+        ids_by_ticket: dict[str, int] = {}
+        if new:
+            now = utcnow()
+            ids = connection.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [{**_row(latest[t], issued_at, keep_status=False, caller_key=None), "ticket_no": t, "first_seen_at": now} for t in new],
+            ).scalars().all()
+            ids_by_ticket = dict(zip(new, ids))
+        updates = [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key), "_id": pk}
+                   for t, (pk, at, key) in known.items() if t not in stale]
+        if updates:
+            connection.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+        ids_by_ticket.update({t: pk for t, (pk, _, _) in known.items()})
+        moved = [{"_id": here[pk][0], "_index": last_index[t]} for t, (pk, _, _) in known.items() if pk in here and t not in stale]
+        if moved:
+            connection.execute(update(appearances_table).where(appearances_table.c.id == bindparam("_id")).values(content_index=bindparam("_index")), moved)
+        appearances = []
+        for t in tickets:
+            pk = ids_by_ticket[t]
+            if pk in here:
+                continue  # already counted by an earlier chunk of this report
+            n = latest[t]
+            seen_before = pk in elsewhere
+            summary.records += 1
+            summary.duplicates += seen_before
+            if n.excluded_reason:
+                summary.excluded[n.excluded_reason] = summary.excluded.get(n.excluded_reason, 0) + 1
+            appearances.append({"report_pk": report.id, "work_order_pk": pk, "record_index": first_index[t], "content_index": last_index[t],
+                                "seen_before": seen_before, "excluded_reason": n.excluded_reason, "clue_pk": None})
+        if appearances:
+            connection.execute(insert(appearances_table), appearances)
+        chunk.normalized_at = utcnow()
+        if not keep_raw:
+            chunk.records = None
+        summary.unmapped, summary.inferred = unmapped, inferred
+        # Lock the report: two workers finishing its last two chunks must not both miss the end.
+        report = uow.session.get(Report, report_pk, with_for_update=True, populate_existing=True)
+        assert report is not None
+        report.chunks_normalized += 1
+        report.categories_unmapped += unmapped
+        report.categories_inferred += inferred
+        if report.chunks_normalized >= report.chunk_count and report.state == "received":
+            report.state = "normalized"
+            report.normalized_at = utcnow()
+            uow.emit(ROUTE, str(report.id), report_pk=report.id)
+        uow.mark_done(outbox_id)
+        uow.commit()
+        return summary
