@@ -15,26 +15,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from gateway.errors import ConfigError, TransientError
+from gateway.ports import MailTransport, RecipientResult
 
-
-@dataclass(frozen=True)
-class RecipientResult:
-    ok: bool
-    permanent: bool = False
-    error: str | None = None
-
-
-class MailTransport:
-    """Port: deliver one message to some recipients and say what became of each."""
-
-    location: str = ""
-
-    def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:
-        raise NotImplementedError
-
-    def check(self, timeout: float) -> str:
-        """Can mail go out now? Says how; raises (OSError, smtplib.SMTPException, ssl.SSLError) saying why not."""
-        return self.location
+__all__ = ["FolderTransport", "MailTransport", "RecipientResult", "SmtpTransport", "make_transport"]
 
 
 class FolderTransport(MailTransport):
@@ -48,10 +31,13 @@ class FolderTransport(MailTransport):
         return self.folder / f"{name}.eml"
 
     def check(self, timeout: float) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        probe = self.folder / ".ready"
-        probe.write_bytes(b"")
-        probe.unlink()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = self.folder / ".ready"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise TransientError(f"cannot write .eml files to {self.folder}: {exc.strerror or exc}") from exc
         return f"writing .eml files to {self.folder}"
 
     def send(self, message: EmailMessage, recipients: list[str], *, name: str) -> dict[str, RecipientResult]:

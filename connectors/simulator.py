@@ -23,6 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
+from pydantic import ValidationError
+
+from contracts.feedback import FeedbackDocument
 from gateway.errors import Unauthorized
 from gateway.settings import ClientKey
 from gateway.signing import verify
@@ -123,6 +126,10 @@ async def receive_feedback(request: web.Request) -> web.Response:
         return answer
     if not key:
         return web.json_response({"title": "Idempotency-Key required", "status": 400}, status=400)
+    try:
+        FeedbackDocument.model_validate_json(body)
+    except ValidationError as exc:  # as a command center that checks the contract would answer
+        return web.json_response({"title": "not a feedback document", "status": 422, "errors": exc.errors(include_url=False)}, status=422)
     if fault == "lost_answer":  # stored, but the answer never arrives: the retry must not make a second document
         state.feedback[key] = json.loads(body)
         assert request.transport is not None

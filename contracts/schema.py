@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.feedback import FeedbackDocument
 from contracts.receipts import Problem, Receipt
 from contracts.reports import Report, WorkOrderRecord
 
@@ -13,4 +14,5 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "work-order": WorkOrderRecord.model_json_schema(),
         "receipt": Receipt.model_json_schema(mode="serialization"),
         "problem": Problem.model_json_schema(mode="serialization"),
+        "feedback": FeedbackDocument.model_json_schema(mode="serialization"),
     }

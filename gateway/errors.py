@@ -78,3 +78,20 @@ class TransientError(GatewayError):
 
 class PermanentError(GatewayError):
     """Retrying will not help; record it and alert."""
+
+
+class CommandCenterRefused(PermanentError):
+    """The command center refused a request (a 4xx other than 408/429): retrying will not help."""
+
+    def __init__(self, what: str, status: int, detail: str) -> None:
+        super().__init__(f"the command center refused the {what} with {status}: {detail}")
+        self.status_code = status
+
+
+class CommandCenterUnavailable(TransientError):
+    """The command center did not answer usefully (no connection, a timeout, 5xx, 408, 429, a cut-off page)."""
+
+    def __init__(self, detail: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.status_code = status
+        self.retry_after = retry_after

@@ -8,16 +8,16 @@ commit and send).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db.models import OutboxMessage, utcnow
+from gateway.ports import Emitter, Queued
 
-Queued = tuple[int, str, dict[str, Any]]  # outbox id, actor, payload
-Dispatch = Callable[[list[Queued]], Any]
+Dispatch = Emitter
 _EMITTED = "gateway.outbox"
 
 

@@ -1,4 +1,4 @@
-"""Outbox dispatch: committed messages to the broker, and the recovery sweep."""
+"""Outbox dispatch: committed messages to the broker, and the recovery sweep (the core's `Emitter` port)."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db.models import OutboxMessage, utcnow
-from gateway.uow import Queued
+from gateway.ports import Queued
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,14 @@ class Dispatcher:
                 break
             sent += 1
         return sent
+
+    def later(self, message: Queued, delay_ms: int) -> None:
+        """The same message once more after `delay_ms` (a delivery's next try); if it is lost, the sweep finds the step again."""
+        outbox_id, actor_name, payload = message
+        try:
+            self._actors[actor_name].send_with_options(kwargs={"outbox_id": outbox_id, **payload}, delay=delay_ms)
+        except Exception as exc:
+            log.warning("could not schedule outbox %s (%s) in %d ms: %s; the sweep will send it", outbox_id, actor_name, delay_ms, exc)
 
     def _unmark(self, ids: list[int]) -> None:
         try:

@@ -15,7 +15,7 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from gateway.ops.logs import reset_context, set_context
-from gateway.ops.metrics import Metrics
+from gateway.metrics import Metrics
 
 
 class WorkerMetrics(Middleware):

@@ -1,22 +1,17 @@
 """Running workers: in this process (embedded default) or as `gateway worker`."""
 from __future__ import annotations
 
-import dramatiq
+from collections.abc import Iterable
+from typing import Any
 
-from gateway.bootstrap import Gateway
+import dramatiq
 
 
 class WorkerRuntime:
-    """A dramatiq Worker consuming the gateway's queues from this process."""
+    """A dramatiq Worker consuming the queues of the given actors from this process."""
 
-    def __init__(self, gateway: Gateway, *, threads: int | None = None) -> None:
-        self.gateway = gateway
-        self.worker = dramatiq.Worker(
-            gateway.broker,
-            queues={actor.queue_name for actor in gateway.actors.values()},
-            worker_threads=threads or gateway.settings.worker_threads,
-            worker_timeout=100,
-        )
+    def __init__(self, broker: dramatiq.Broker, actors: Iterable[dramatiq.Actor[Any, Any]], *, threads: int) -> None:
+        self.worker = dramatiq.Worker(broker, queues={actor.queue_name for actor in actors}, worker_threads=threads, worker_timeout=100)
 
     def start(self) -> "WorkerRuntime":
         self.worker.start()

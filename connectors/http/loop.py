@@ -10,7 +10,8 @@ from connectors.http.multipart import parse_form
 from connectors.http.views import GATEWAY, _query, _read_body, _signed_body, _verify, in_thread, json_response
 from contracts.consultations import Consultation as Table1
 from contracts.consultations import ConsultationReceipt, SupervisionUpdate
-from gateway.loop.table1 import FileTable1, consultation_view, file_table1, update_supervision
+from gateway.loop.supervision import update_supervision
+from gateway.loop.table1 import FileTable1, consultation_view, file_table1
 from gateway.errors import UnsupportedMediaType, ValidationFailed
 from gateway.intake.receive import parse_json
 from gateway.loop.forms_xlsx import read_table1
@@ -29,8 +30,7 @@ async def _file(request: web.Request, client_id: str, document: Table1, source: 
     cmd = FileTable1(client_id=client_id, document=document, source=source, workstation_of_client=gw.clients[client_id].workstation)
 
     def work() -> tuple[ConsultationReceipt, bool]:
-        with gw.uow.session_factory() as session:
-            return file_table1(session, cmd, routing=gw.routing, calendar=gw.calendar)
+        return file_table1(gw.uow(), cmd, routing=gw.routing, calendar=gw.calendar)
 
     receipt, changed = await in_thread(work)
     if changed and receipt.first_filing:
@@ -76,7 +76,6 @@ async def patch_supervision(request: web.Request) -> web.Response:
     update = _model(SupervisionUpdate, parse_json(body))
 
     def work() -> dict[str, Any]:
-        with gw.uow.session_factory() as session:
-            return update_supervision(session, request.match_info["supervision_id"], update, workstation_of_client=gw.clients[verified.client_id].workstation)
+        return update_supervision(gw.uow(), request.match_info["supervision_id"], update, workstation_of_client=gw.clients[verified.client_id].workstation)
 
     return json_response(await in_thread(work))

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from connectors.http.multipart import parse_form
+from gateway.ops.health import readiness
 from gateway.bootstrap import Gateway
 from gateway.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed
 from gateway.intake.report_files import SUFFIXES, report_from_file
@@ -169,9 +170,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the database (with the expected schema), the broker and the mail server can be used; else 503 with the reasons."""
-    from gateway.ops.health import readiness
-
-    checks = await in_thread(lambda: readiness(request.app[GATEWAY]))
+    gw = request.app[GATEWAY]
+    checks = await in_thread(lambda: readiness(gw.probes(), cache_key=id(gw)))
     ready = all(c.ok for c in checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": {name: {"ok": c.ok, "detail": c.detail} for name, c in checks.items()}}
     return json_response(body, status=200 if ready else 503)
@@ -182,9 +182,7 @@ async def metrics(request: web.Request) -> web.Response:
 
     def from_database() -> None:
         # State, not events: read from the database at scrape time (docs/operations.md).
-        from gateway.ops.metrics_state import refresh
-
-        refresh(gw)
+        gw.refresh_gauges()
 
     try:
         await in_thread(from_database)

@@ -27,10 +27,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if meta.kind is None and meta.report_id is None:
         meta = meta_from_name(path)
     gateway = bootstrap()
-    runtime = WorkerRuntime(gateway).start() if gateway.embedded else None
+    runtime = WorkerRuntime(gateway.broker, gateway.actors.values(), threads=gateway.settings.worker_threads).start() if gateway.embedded else None
     try:
         try:
-            outcome = import_file(gateway, path.read_bytes(), path.name, meta, client_id=args.client_id, source="import", partial=args.partial)
+            outcome = import_file(gateway.uow, path.read_bytes(), path.name, meta, client_id=args.client_id, source="import", partial=args.partial)
         except GatewayError as exc:
             console.print(reason_text(path.name, exc), highlight=False)
             return 1

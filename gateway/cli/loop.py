@@ -2,26 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
 from gateway.errors import ConfigError, ValidationFailed
-
-SUPERVISION_COLUMNS = [  # seed 002 附件 督办落实情况, plus our id and the state
-    ("督办编号", 12, "supervision_id"), ("协商日期", 12, None), ("协商主题", 24, None), ("协商建议", 36, None),
-    ("交办单位", 18, "assigned_unit"), ("责任委室", 12, None), ("督办负责人", 12, "supervisor"), ("进展情况", 30, "progress"),
-    ("存在问题", 24, "problems"), ("解决思路", 24, "way_forward"), ("报送部门", 16, "reporting_department"),
-    ("报送日期", 12, "reporting_date"), ("办理状态", 10, "state"), ("应办结日期", 12, None),
-]
-STATE_WORDS = {"open": "未办结", "done": "已办结", "withdrawn": "已撤销"}
-
 
 def cmd_template(args: argparse.Namespace) -> int:
     from gateway.settings import load_config
@@ -57,9 +48,8 @@ def cmd_import_results(args: argparse.Namespace) -> int:
         raise ConfigError(f"{path.name}: import the filled 附表1 (.xlsx) or a Table 1 as .json")
     gateway = bootstrap()
     try:
-        with gateway.uow.session_factory() as session:
-            receipt, changed = file_table1(session, FileTable1(client_id=args.client_id, document=document, source="import"),
-                                           routing=gateway.routing, calendar=gateway.calendar)
+        receipt, changed = file_table1(gateway.uow(), FileTable1(client_id=args.client_id, document=document, source="import"),
+                                       routing=gateway.routing, calendar=gateway.calendar)
     finally:
         gateway.close()
     if not changed:
@@ -121,9 +111,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
             return 0
         if args.feedback_command == "push":
             month = args.month or previous_month(utcnow().astimezone(SHANGHAI).date())
-            result = push_month(gateway, month)
+            result = push_month(gateway.feedback(), month)
         else:
-            result = resend(gateway, args.id)
+            result = resend(gateway.feedback(), args.id)
     finally:
         gateway.close()
     line = f"{result.idempotency_key}: {result.state} after {result.attempts} attempt(s)"
@@ -137,102 +127,39 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0 if result.state == "sent" else 1
 
 
-def _supervision_rows(session: Any, only_open: bool) -> list[tuple[Any, Any]]:
-    from gateway.db.models import Consultation, Supervision
-
-    query = select(Supervision, Consultation).join(Consultation, Consultation.id == Supervision.consultation_pk).order_by(Supervision.id)
-    if only_open:
-        query = query.where(Supervision.state == "open")
-    return list(session.execute(query).all())
-
-
 def cmd_supervision(args: argparse.Namespace) -> int:
-    from openpyxl import Workbook, load_workbook
-    from openpyxl.styles import Alignment, Font
-
-    from contracts.consultations import SupervisionUpdate
     from gateway.bootstrap import bootstrap
-    from gateway.loop.table1 import update_supervision
+    from gateway.loop.supervision import import_supervision_sheet, sheet_rows, supervision_sheet
 
     gateway = bootstrap()
     console = Console()
     try:
         if args.supervision_command in ("list", "export"):
             with gateway.uow.read_session() as session:
-                rows = _supervision_rows(session, args.open)
-            values = [[s.supervision_id, c.activity_date, c.topic, s.suggestion, s.assigned_unit, gateway.routing.committee(s.committee_id).short,
-                       s.supervisor, s.progress, s.problems, s.way_forward, s.reporting_department, s.reporting_date,
-                       STATE_WORDS.get(s.state, s.state), s.due_on] for s, c in rows]
+                rows = sheet_rows(session, gateway.routing, only_open=args.open)
             if args.supervision_command == "list":
                 table = Table(title="督办落实情况")
-                for name in ("督办编号", "协商主题", "协商建议", "责任委室", "进展情况", "办理状态", "应办结日期"):
+                shown = ("督办编号", "协商主题", "协商建议", "责任委室", "进展情况", "办理状态", "应办结日期")
+                for name in shown:
                     table.add_column(name)
-                for v in values:
-                    table.add_row(v[0], v[2], v[3], v[5], v[7] or "", v[12], str(v[13]))
+                for row in rows:
+                    table.add_row(*(escape(str(row.cells[name] or "")) for name in shown))
                 console.print(table)
                 return 0
-            wb = Workbook()
-            ws = wb.active
-            ws.title = "督办落实情况"
-            ws.append([name for name, _, _ in SUPERVISION_COLUMNS])
-            for col, (_, width, _) in enumerate(SUPERVISION_COLUMNS, start=1):
-                ws.cell(row=1, column=col).font = Font(bold=True)
-                ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = width
-            for v in values:
-                ws.append(v)
-            for row in ws.iter_rows(min_row=2):
-                for cell in row:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-                    if isinstance(cell.value, date):
-                        cell.number_format = "yyyy-mm-dd"
-            ws.freeze_panes = "B2"
-            Path(args.file).write_bytes(_save(wb))
-            console.print(f"written: {args.file} ({len(values)} entries); fill 进展情况/存在问题/解决思路…, set 办理状态 to 已办结 when done, then `gateway supervision import {args.file}`")
+            Path(args.file).write_bytes(supervision_sheet(rows))
+            console.print(f"written: {args.file} ({len(rows)} entries); fill 进展情况/存在问题/解决思路…, set 办理状态 to 已办结 when done, "
+                          f"then `gateway supervision import {args.file}`", highlight=False)
             return 0
-        # import
-        sheet = load_workbook(Path(args.file), data_only=True).worksheets[0]
-        header = [str(c.value or "").strip() for c in sheet[1]]
-        try:
-            index = {field: header.index(name) for name, _, field in SUPERVISION_COLUMNS if field}
-        except ValueError:
-            raise ValidationFailed(f"{args.file}: the first row is not the 督办落实情况 header; export one with `gateway supervision export FILE`") from None
-        updated, problems = 0, []
-        for r, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
-            sid = str(row[index["supervision_id"]] or "").strip()
-            if not sid:
-                continue
-            data: dict[str, Any] = {}
-            for field, i in index.items():
-                value = row[i]
-                if field == "supervision_id" or value in (None, ""):
-                    continue
-                if field == "state":
-                    value = {"已办结": "done", "未办结": "open"}.get(str(value).strip())
-                    if value is None:
-                        continue
-                elif field == "reporting_date":
-                    value = value.date() if hasattr(value, "date") else value
-                else:
-                    value = str(value).strip()
-                data[field] = value
-            try:
-                with gateway.uow.session_factory() as session:
-                    update_supervision(session, sid, SupervisionUpdate.model_validate(data), workstation_of_client=None)
-                updated += 1
-            except Exception as exc:  # report the row and go on with the others
-                problems.append(f"第{r}行 {sid}: {getattr(exc, 'detail', exc)}")
-        console.print(f"{args.file}: {updated} supervision entr{'y' if updated == 1 else 'ies'} updated")
+        path = Path(args.file)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such file; export one with `gateway supervision export FILE`")
+        updated, problems = import_supervision_sheet(gateway.uow, path.read_bytes(), path.name)
+        console.print(f"{args.file}: {updated} supervision entr{'y' if updated == 1 else 'ies'} updated", highlight=False)
         for p in problems:
-            console.print(f"[red]{p}[/red]", highlight=False)
+            console.print(f"[red]{escape(p)}[/red]", highlight=False)
         return 1 if problems else 0
     finally:
         gateway.close()
-
-
-def _save(wb: Any) -> bytes:
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -36,7 +36,7 @@ def _wait_for_signal() -> None:
 
 
 async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool, *, sweep: bool = True, ops_only: bool = False) -> None:
-    from gateway.cli.serve import serve
+    from gateway.serve import serve
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -102,7 +102,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
         start_http_server(port, addr=args.metrics_host, registry=gateway.metrics.registry)
         print(f"metrics of this worker on http://{args.metrics_host}:{port}/metrics", flush=True)
-    runtime = WorkerRuntime(gateway, threads=args.threads).start()
+    runtime = WorkerRuntime(gateway.broker, gateway.actors.values(), threads=args.threads or gateway.settings.worker_threads).start()
     print(f"worker consuming {', '.join(sorted(a.queue_name for a in gateway.actors.values()))} with {args.threads or gateway.settings.worker_threads} threads", flush=True)
     try:
         _wait_for_signal()

@@ -127,33 +127,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_resend(args: argparse.Namespace) -> int:
     """Open again the deliveries that failed (after the address was fixed), with the same Message-ID."""
     from gateway.bootstrap import bootstrap
-    from gateway.db.models import Delivery, utcnow
-    from gateway.pipeline.route import DELIVER, message_id
+    from gateway.delivery.resend import resend_packet
 
     gateway = bootstrap()
     try:
-        with gateway.uow() as uow:
-            packet = _packet(uow.session, args.packet_id)
-            mid = message_id(packet.packet_id, packet.revision, gateway.settings.mail_domain)
-            existing = {d.recipient: d for d in uow.session.scalars(select(Delivery).where(Delivery.packet_pk == packet.id))}
-            reopened = []
-            for recipient in gateway.routing.committee(packet.committee_id).emails:
-                d = existing.get(recipient)
-                if d is None:
-                    uow.session.add(Delivery(packet_pk=packet.id, recipient=recipient, message_id=mid))
-                    reopened.append(recipient)
-                elif d.state == "failed" or (args.all and d.state == "sent"):
-                    d.state, d.next_attempt_at, d.last_error = "retry", None, None
-                    reopened.append(recipient)
-            if not reopened:
-                print(f"{packet.packet_id}: every configured recipient has it already; --all sends it to them again")
-                return 0
-            packet.state = "pending"
-            uow.emit(DELIVER, f"{packet.packet_id}:resend:{utcnow().isoformat()}", packet_pk=packet.id)
-            uow.commit()
-        print(f"{args.packet_id}: queued again for {', '.join(reopened)} (Message-ID {mid}); `gateway run` or a worker sends it")
+        resent = resend_packet(gateway.uow(), args.packet_id, routing=gateway.routing, mail_domain=gateway.settings.mail_domain, everyone=args.all)
     finally:
         gateway.close()
+    if not resent.recipients:
+        print(f"{resent.packet_id}: every configured recipient has it already; --all sends it to them again")
+    else:
+        print(f"{resent.packet_id}: queued again for {', '.join(resent.recipients)} (Message-ID {resent.message_id}); `gateway run` or a worker sends it")
     return 0
 
 
@@ -168,12 +152,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
     try:
         if args.print:
             with gateway.uow.read_session() as session:
-                message = render_digest(gateway, build_digest(session, gateway, day), office_recipients(gateway))
+                digest = build_digest(session, gateway.routing, day, chase_after_h=gateway.settings.ack_chase_after_h, now=utcnow())
+                message = render_digest(gateway.mailer, digest, office_recipients(gateway.routing))
             print(f"Subject: {message['Subject']}\n")
             print(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
             return 0
-        made = send_digest(gateway, day)
-        print(f"digest of {day}: " + ("made and sent to " + ", ".join(office_recipients(gateway)) if made else "made before; any unsent copy was retried"))
+        made = send_digest(gateway.mailer, gateway.routing, day, chase_after_h=gateway.settings.ack_chase_after_h)
+        print(f"digest of {day}: " + ("made and sent to " + ", ".join(office_recipients(gateway.routing)) if made else "made before; any unsent copy was retried"))
     finally:
         gateway.close()
     return 0

@@ -31,7 +31,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 totals["rejected"] += len(page.rejected)
                 progress.update(task, description=f"page {totals['pages']}: {totals['reports']} new report(s), {totals['duplicates']} already received, {totals['rejected']} refused")
 
-            summary = asyncio.run(sync_once(gateway, on_page=on_page, max_pages=args.max_pages))
+            summary = asyncio.run(sync_once(gateway.puller(), on_page=on_page, max_pages=args.max_pages))
     except GatewayError as exc:
         console.print(f"[red]sync failed:[/red] {exc.detail}")
         console.print("It is recorded as a failed sync run (gateway_sync_failures_total); the cursor stays at the last stored page, so the next run resumes there.")
@@ -48,7 +48,7 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
     from connectors.simulator import create_simulator
     from gateway.demo.generator import generate_week
-    from gateway.cli.serve import AppThread
+    from gateway.serve import AppThread
     from gateway.settings import ClientKey
 
     key_id, _, secret = args.key.partition(":")

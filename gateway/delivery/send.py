@@ -13,32 +13,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from connectors.mail import MailTransport
 from gateway.db.models import Delivery, DeliveryLog, Packet, Report, utcnow
 from gateway.errors import TransientError
 from gateway.delivery.acknowledge import AckLinks
+from gateway.delivery.mail_log import OPEN_STATES, RetryPolicy, settle
 from gateway.delivery.packet_email import packet_view, render_email
 from gateway.pipeline.routing_rules import RoutingConfig
+from gateway.ports import MailTransport
+from gateway.queues import DELIVER
 from gateway.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
-OPEN_STATES = ("pending", "sending", "retry")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When to try an email again: at once, then after each wait in turn (the last repeats), until the horizon."""
-
-    waits_s: tuple[int, ...] = (60, 300, 900, 1800)
-    horizon: timedelta = timedelta(hours=48)
-
-    def wait_after(self, attempts: int) -> timedelta:
-        return timedelta(seconds=self.waits_s[min(max(attempts, 1), len(self.waits_s)) - 1])
-
-    def next_attempt(self, attempts: int, *, started: datetime, now: datetime) -> datetime | None:
-        """When to try again after `attempts` failed ones, or None when that would pass the horizon (give up)."""
-        retry_at = now + self.wait_after(attempts)
-        return None if retry_at > started + self.horizon else retry_at
 
 
 @dataclass(frozen=True)
@@ -124,19 +109,11 @@ def handle_deliver_packet(
         assert packet is not None
         finished = utcnow()
         for d in uow.session.scalars(select(Delivery).where(Delivery.packet_pk == packet_pk, Delivery.state == "sending")):
-            result = results.get(d.recipient)
-            if result is not None and result.ok:
-                d.state, d.sent_at, d.last_error, d.next_attempt_at = "sent", finished, None, None
-            elif result is not None and result.permanent:
-                d.state, d.last_error, d.next_attempt_at = "failed", result.error, None
-            else:
-                d.last_error = (result.error if result else None) or (str(error) if error else "not attempted")
-                retry_at = policy.next_attempt(d.attempts, started=created_at, now=finished)
-                if retry_at is None:
-                    d.state, d.next_attempt_at = "failed", None
-                    d.last_error = f"gave up after {d.attempts} attempt(s) in {policy.horizon.total_seconds() / 3600:g} h: {d.last_error}"
-                else:
-                    d.state, d.next_attempt_at = "retry", retry_at
+            settled = settle(results.get(d.recipient), str(error) if error else None, attempts=d.attempts, started=created_at,
+                             now=finished, policy=policy)
+            d.state, d.last_error, d.next_attempt_at = settled.state, settled.error, settled.next_attempt_at
+            if settled.state == "sent":
+                d.sent_at = finished
             if d.state == "failed":
                 failed_now += 1
                 log.error("packet %s to %s failed for good: %s", packet.packet_id, d.recipient, d.last_error)
@@ -163,6 +140,12 @@ def handle_deliver_packet(
                 outcome = replace(outcome, report_done=done)
             uow.mark_done(outbox_id)
         uow.commit()
+    if outcome.attempted and outcome.retry_at is not None and outbox_id is not None and uow_factory.dispatch is not None:
+        # The next try on the schedule, after the commit. Only after a real attempt, so that a re-dispatch
+        # by the sweep (which finds nothing due) does not multiply the waiting messages; if this delayed
+        # message is lost, the sweep's re-dispatch finds the delivery due and sends it.
+        delay_ms = max(0, int((outcome.retry_at - utcnow()).total_seconds() * 1000))
+        uow_factory.dispatch.later((outbox_id, DELIVER, {"packet_pk": packet_pk}), delay_ms)
     return outcome
 
 

@@ -20,7 +20,7 @@ from connectors.push_client import SignedClient
 from gateway.bootstrap import bootstrap
 from gateway.demo.generator import generate_week
 from gateway.errors import ConfigError
-from gateway.cli.serve import AppThread, ServerThread
+from gateway.serve import AppThread, ServerThread
 from gateway.settings import ClientKey
 from connectors.simulator import create_simulator
 
@@ -162,7 +162,7 @@ async def _pull(gateway: Any, console: Console, simulator_url: str) -> Any:
 
     with Progress(TextColumn("{task.description}"), console=console, transient=True) as progress:
         task = progress.add_task(f"nightly pull from the command-center simulator at {simulator_url}")
-        summary = await sync_once(gateway, on_page=lambda page: progress.update(task, description=f"pulled page: {page.reports} new, {page.duplicates} already received"))
+        summary = await sync_once(gateway.puller(), on_page=lambda page: progress.update(task, description=f"pulled page: {page.reports} new, {page.duplicates} already received"))
     return summary
 
 
@@ -203,10 +203,10 @@ def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
         month = f"{activity.year}-{activity.month:02d}"
         with gateway.uow.read_session() as session:
             console.print(Panel(render_text(monthly_summary(session, month), gateway.settings.hall_name), title=f"gateway report monthly {month}", expand=False))
-        pushed = push_month(gateway, month)
+        pushed = push_month(gateway.feedback(), month)
         console.print(f"feedback to the command center (simulator): {pushed.idempotency_key} {pushed.state} after {pushed.attempts} attempt(s)")
-        send_digest(gateway, today)  # normally each morning for the day before; here at once, for today
-        console.print(f"office digest (每日汇总) of {today} to {', '.join(office_recipients(gateway))}: "
+        send_digest(gateway.mailer, gateway.routing, today, chase_after_h=gateway.settings.ack_chase_after_h)  # normally each morning for the day before; here at once, for today
+        console.print(f"office digest (每日汇总) of {today} to {', '.join(office_recipients(gateway.routing))}: "
                       f"{gateway_outbox(run_dir)}digest-{today.isoformat()}.eml  ·  `gateway packets show P000001-urban` shows a packet and its send log "
                       f"(with GATEWAY_DATA_DIR={run_dir})")
     finally:

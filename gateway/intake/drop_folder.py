@@ -13,10 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.bootstrap import Gateway
 from gateway.errors import GatewayError
 from gateway.intake.file_import import NAMING_HELP, import_file, meta_from_name
+from gateway.metrics import Metrics
 from gateway.periods import SHANGHAI
+from gateway.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
@@ -55,8 +56,8 @@ def _move(path: Path, folder: Path) -> Path:
 
 
 class DropFolder:
-    def __init__(self, gateway: Gateway, folder: Path, *, settle_s: float = 1.0) -> None:
-        self.gateway = gateway
+    def __init__(self, uow: UnitOfWorkFactory, metrics: Metrics, folder: Path, *, client_id: str, settle_s: float = 1.0) -> None:
+        self.uow, self.metrics, self.client_id = uow, metrics, client_id
         self.folder = folder
         self.settle_s = settle_s
         self._seen: dict[str, tuple[int, int]] = {}
@@ -83,12 +84,9 @@ class DropFolder:
         return handled
 
     def _take(self, path: Path) -> str:
-        metrics = self.gateway.metrics
+        metrics = self.metrics
         try:
-            outcome = import_file(
-                self.gateway, path.read_bytes(), path.name, meta_from_name(path),
-                client_id=self.gateway.settings.drop_client_id, source="drop",
-            )
+            outcome = import_file(self.uow, path.read_bytes(), path.name, meta_from_name(path), client_id=self.client_id, source="drop")
         except GatewayError as exc:
             target = _move(path, self.folder / "quarantine")
             target.with_name(target.name + ".reason.txt").write_text(reason_text(path.name, exc), encoding="utf-8")

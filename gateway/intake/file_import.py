@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.bootstrap import Gateway
 from gateway.db.models import ImportedFile
 from gateway.errors import ValidationFailed
 from gateway.intake.report_files import SUFFIXES, iter_records, report_from_file
 from gateway.intake.receive import ReceiveReport, Received, store_report, store_stream
+from gateway.uow import UnitOfWorkFactory
 
 KINDS = {"weekly": "weekly", "monthly": "monthly", "express": "express", "special": "special", "urgent": "urgent",
          "周报": "weekly", "月报": "monthly", "快报": "express", "专报": "special", "突发": "urgent"}
@@ -42,12 +42,12 @@ def meta_from_name(path: Path) -> FileMeta:
     return FileMeta(kind=KINDS[m["kind"]], report_id=m["report_id"], period_start=m["start"], period_end=m["end"])
 
 
-def import_file(gateway: Gateway, content: bytes, filename: str, meta: FileMeta, *, client_id: str, source: str, partial: bool = False) -> FileOutcome:
+def import_file(uow_factory: UnitOfWorkFactory, content: bytes, filename: str, meta: FileMeta, *, client_id: str, source: str, partial: bool = False) -> FileOutcome:
     """Store the report in a file once; the same content again is recognised by its hash."""
     if not filename.lower().endswith(SUFFIXES):
         raise ValidationFailed(f"{filename}: files of this type are not read; use .xlsx, .csv, .jsonl or .json", errors=[{"loc": ["file"], "msg": "unsupported file type"}])
     digest = hashlib.sha256(content).hexdigest()
-    with gateway.uow() as uow:
+    with uow_factory() as uow:
         if uow.session.get(ImportedFile, digest) is not None:
             return FileOutcome(digest, None)
         if filename.lower().endswith(".json"):

@@ -14,22 +14,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
+from cronsim import CronSim, CronSimError
 from sqlalchemy import select
 
-from gateway.bootstrap import Gateway
 from gateway.db.models import SyncCursor, SyncRun, utcnow
-from gateway.errors import ConfigError, Conflict, GatewayError, ValidationFailed
-from gateway.periods import SHANGHAI
+from gateway.errors import ConfigError, Conflict, GatewayError, PermanentError, ValidationFailed
 from gateway.intake.receive import ReceiveReport, store_report
-from gateway.uow import commit_and_dispatch
+from gateway.metrics import Metrics
+from gateway.periods import SHANGHAI
+from gateway.ports import CommandCenter
+from gateway.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 
-class PageSource(Protocol):
-    async def fetch(self, cursor: str | None, limit: int) -> Any: ...
+@dataclass
+class Puller:
+    """What a sync needs: the database, the command center (a client not yet opened), whose reports they are, the page size."""
+
+    uow: UnitOfWorkFactory
+    metrics: Metrics
+    center: CommandCenter
+    source: str  # the sync's name and the client id the pulled reports are stored under (idempotency with pushes)
+    page_size: int
 
 
 @dataclass
@@ -44,8 +53,8 @@ class SyncSummary:
     error: str | None = None
 
 
-def _start(gateway: Gateway, source: str) -> tuple[int, str | None]:
-    with gateway.uow.session_factory() as session:
+def _start(uow: UnitOfWorkFactory, source: str) -> tuple[int, str | None]:
+    with uow.session_factory() as session:
         # A run still "running" here was cut off (killed, crashed): one sync per source at a time.
         for stale in session.scalars(select(SyncRun).where(SyncRun.source == source, SyncRun.state == "running")):
             stale.state, stale.error, stale.finished_at = "interrupted", "the process ended before the run finished; the next run resumed from its last stored page", utcnow()
@@ -56,9 +65,10 @@ def _start(gateway: Gateway, source: str) -> tuple[int, str | None]:
         return run.id, cursor.cursor if cursor else None
 
 
-def _store_page(gateway: Gateway, run_id: int, source: str, client_id: str, items: list[Any], next_cursor: str | None) -> SyncSummary:
-    """Store one page's reports and move the cursor, in one transaction."""
-    with gateway.uow.session_factory() as session:
+def _store_page(uow_factory: UnitOfWorkFactory, run_id: int, source: str, client_id: str, items: list[Any], next_cursor: str | None) -> SyncSummary:
+    """Store one page's reports and move the cursor, in one unit of work."""
+    with uow_factory() as uow:
+        session = uow.session
         run = session.get(SyncRun, run_id)
         assert run is not None
         page = SyncSummary(run_id=run_id, state="running", pages=1)
@@ -85,12 +95,12 @@ def _store_page(gateway: Gateway, run_id: int, source: str, client_id: str, item
         run.duplicates += page.duplicates
         run.records += page.records
         run.rejected = [*run.rejected, *page.rejected]
-        commit_and_dispatch(session, gateway.uow.dispatch)
+        uow.commit()
         return page
 
 
-def _finish(gateway: Gateway, run_id: int, error: str | None) -> SyncSummary:
-    with gateway.uow.session_factory() as session:
+def _finish(uow: UnitOfWorkFactory, run_id: int, error: str | None) -> SyncSummary:
+    with uow.session_factory() as session:
         run = session.get(SyncRun, run_id)
         assert run is not None
         run.state = "failed" if error else "finished"
@@ -101,65 +111,41 @@ def _finish(gateway: Gateway, run_id: int, error: str | None) -> SyncSummary:
                            records=run.records, rejected=list(run.rejected), error=error)
 
 
-async def run_sync(gateway: Gateway, client: PageSource, *, source: str, client_id: str, page_size: int,
-                   on_page: Callable[[SyncSummary], None] | None = None, max_pages: int | None = None) -> SyncSummary:
-    """Pull until the source has no next page (or max_pages). A failure is recorded on the run and re-raised."""
+async def sync_once(puller: Puller, *, on_page: Callable[[SyncSummary], None] | None = None, max_pages: int | None = None) -> SyncSummary:
+    """Pull until the command center has no next page (or max_pages). A failure is recorded on the run and re-raised."""
     loop = asyncio.get_running_loop()
-    run_id, cursor = await loop.run_in_executor(None, _start, gateway, source)
-    metrics = gateway.metrics
+    uow, metrics, source = puller.uow, puller.metrics, puller.source
+    run_id, cursor = await loop.run_in_executor(None, _start, uow, source)
     pages = 0
     try:
-        while max_pages is None or pages < max_pages:
-            page = await client.fetch(cursor, page_size)
-            stored = await loop.run_in_executor(None, partial(_store_page, gateway, run_id, source, client_id, page.items, page.next_cursor))
-            pages += 1
-            metrics.sync_pages.labels(source).inc()
-            metrics.sync_reports.labels(source, "stored").inc(stored.reports)
-            metrics.sync_reports.labels(source, "duplicate").inc(stored.duplicates)
-            metrics.sync_reports.labels(source, "rejected").inc(len(stored.rejected))
-            if on_page:
-                on_page(stored)
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        async with puller.center as center:
+            while max_pages is None or pages < max_pages:
+                page = await center.fetch_page(cursor, puller.page_size)
+                stored = await loop.run_in_executor(None, partial(_store_page, uow, run_id, source, source, page.items, page.next_cursor))
+                pages += 1
+                metrics.sync_pages.labels(source).inc()
+                metrics.sync_reports.labels(source, "stored").inc(stored.reports)
+                metrics.sync_reports.labels(source, "duplicate").inc(stored.duplicates)
+                metrics.sync_reports.labels(source, "rejected").inc(len(stored.rejected))
+                if on_page:
+                    on_page(stored)
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
     except (GatewayError, OSError) as exc:
-        reason = "permanent" if getattr(exc, "status_code", None) else "gave_up"
+        reason = "permanent" if isinstance(exc, PermanentError) else "gave_up"
         metrics.sync_failures.labels(source, reason).inc()
         metrics.sync_runs.labels(source, "failed").inc()
         log.error("sync from %s failed after %d page(s): %s", source, pages, exc)
-        await loop.run_in_executor(None, _finish, gateway, run_id, str(exc))
+        await loop.run_in_executor(None, _finish, uow, run_id, str(exc))
         raise
-    summary = await loop.run_in_executor(None, _finish, gateway, run_id, None)
+    summary = await loop.run_in_executor(None, _finish, uow, run_id, None)
     metrics.sync_runs.labels(source, "finished").inc()  # the time of the last success is read from sync_runs when scraped
     return summary
 
 
-def last_runs(gateway: Gateway, source: str, limit: int = 10) -> list[SyncRun]:
-    with gateway.uow.session_factory() as session:
-        return list(session.scalars(select(SyncRun).where(SyncRun.source == source).order_by(SyncRun.id.desc()).limit(limit)))
-
-
-async def sync_once(gateway: Gateway, *, on_page: Callable[[SyncSummary], None] | None = None, max_pages: int | None = None) -> SyncSummary:
-    """One sync from the configured command center (GATEWAY_PULL_URL, GATEWAY_PULL_KEY)."""
-    import aiohttp
-
-    from connectors.pull_client import PullClient
-
-    s = gateway.settings
-    credentials = s.pull_credentials()
-    if credentials is None:
-        raise ConfigError("no pull source: set GATEWAY_PULL_URL and GATEWAY_PULL_KEY (keyid:secret)")
-    key_id, secret = credentials
-    source = s.pull_client_id or key_id
-    async with aiohttp.ClientSession() as session:
-        client = PullClient(session, s.pull_url or "", key_id, secret, timeout_s=s.pull_timeout_s, max_attempts=s.pull_max_attempts, backoff_s=s.pull_backoff_s)
-        return await run_sync(gateway, client, source=source, client_id=source, page_size=s.pull_page_size, on_page=on_page, max_pages=max_pages)
-
-
 def next_run(schedule: str, after: datetime, *, setting: str = "GATEWAY_PULL_SCHEDULE") -> datetime:
     """The next time a cron expression fires, read in Asia/Shanghai."""
-    from cronsim import CronSim, CronSimError
-
     try:
         return next(CronSim(schedule, after.astimezone(SHANGHAI)))
     except CronSimError as exc:

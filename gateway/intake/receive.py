@@ -6,22 +6,22 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
 from contracts.receipts import ProblemItem
 from contracts.reports import period_problem
 from gateway.db.models import Report, ReportChunk, SeenSignature, utcnow
 from gateway.errors import Conflict, GatewayError, Unauthorized, ValidationFailed
+from gateway.queues import NORMALIZE, ROUTE
 from gateway.uow import UnitOfWork, emit_many
 
-NORMALIZE = "normalize_report"
-ROUTE = "route_report"
 CHUNK_SIZE = 5000  # records normalized together: bounds memory, and chunks spread over workers
 
 
@@ -135,6 +135,29 @@ def _seen_before(report_id: str, stored: tuple[Any, ...], digest: str, what: str
     return Received(_receipt(report_id, receipt_id, records, rejected, duplicate=True), created=False)
 
 
+def report_row(envelope: ReportEnvelope, *, client_id: str, receipt_id: str, digest: str, source: str, records: int,
+               rejected: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `reports` row of a received report, for a push (store_batch) and a streamed file (store_stream) alike.
+
+    A report without records (an urgent one that is narrative only) is born
+    normalized: nothing is left to normalize, it goes to routing at once.
+    """
+    return {
+        "client_id": client_id, "report_id": envelope.report_id, "receipt_id": receipt_id,
+        "kind": envelope.kind.value, "title": envelope.title, "summary": envelope.summary,
+        "period_start": envelope.period.start if envelope.period else None,
+        "period_end": envelope.period.end if envelope.period else None,
+        "issued_at": envelope.issued_at, "body_sha256": digest, "payload": None,
+        "record_count": records, "chunk_count": -(-records // CHUNK_SIZE), "chunks_normalized": 0,
+        "rejected": rejected, "state": "received" if records else "normalized", "source": source, "received_at": utcnow(),
+    }
+
+
+def chunk_row(report_pk: int, seq: int, first_index: int, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One `report_chunks` row: up to CHUNK_SIZE validated records, normalized by one message."""
+    return {"report_pk": report_pk, "seq": seq, "first_index": first_index, "record_count": len(records), "records": records}
+
+
 REPLAY = "this signature was already used (replay); sign every request afresh"
 
 
@@ -182,16 +205,8 @@ def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Receive
                 envelope, records_ok, rejected_records = validate_report(cmd.data, partial=cmd.partial, row_numbers=cmd.row_numbers)
                 receipt_id = uuid.uuid4().hex
                 rejected_json = [r.model_dump(mode="json", exclude_none=True) for r in rejected_records]
-                row = {
-                    "client_id": cmd.client_id, "report_id": envelope.report_id, "receipt_id": receipt_id,
-                    "kind": envelope.kind.value, "title": envelope.title, "summary": envelope.summary,
-                    "period_start": envelope.period.start if envelope.period else None,
-                    "period_end": envelope.period.end if envelope.period else None,
-                    "issued_at": envelope.issued_at, "body_sha256": digests[i],
-                    "payload": None, "record_count": len(records_ok), "chunk_count": -(-len(records_ok) // CHUNK_SIZE),
-                    "chunks_normalized": 0, "rejected": rejected_json, "state": "received" if records_ok else "normalized", "source": cmd.source, "received_at": utcnow(),
-                }
-                new.append(row)
+                new.append(report_row(envelope, client_id=cmd.client_id, receipt_id=receipt_id, digest=digests[i], source=cmd.source,
+                                      records=len(records_ok), rejected=rejected_json))
                 chunks_of.append(records_ok)
                 known[(cmd.client_id, envelope.report_id)] = (digests[i], receipt_id, len(records_ok), rejected_json)
                 results[i] = Received(_receipt(envelope.report_id, receipt_id, len(records_ok), rejected_json, duplicate=False), created=True)
@@ -210,10 +225,9 @@ def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Receive
     if new:
         ids = connection.execute(insert(Report.__table__).returning(Report.__table__.c.id, sort_by_parameter_order=True), new).scalars().all()
         chunks = [
-            {"report_pk": pk, "seq": seq, "first_index": start, "record_count": len(part), "records": [r.model_dump(mode="json") for r in part]}
+            chunk_row(pk, seq, start, [r.model_dump(mode="json") for r in records[start:start + CHUNK_SIZE]])
             for pk, records in zip(ids, chunks_of)
             for seq, start in enumerate(range(0, len(records), CHUNK_SIZE))
-            for part in [records[start:start + CHUNK_SIZE]]
         ]
         if chunks:
             connection.execute(insert(ReportChunk.__table__), chunks)
@@ -272,12 +286,9 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
         raise ValidationFailed(f"{len(errors)} problem(s) in the report", errors=errors) from exc
     receipt_id = uuid.uuid4().hex
     connection = session.connection()
-    report_pk = connection.execute(insert(Report.__table__).returning(Report.__table__.c.id), [{
-        "client_id": client_id, "report_id": head.report_id, "receipt_id": receipt_id, "kind": head.kind.value, "title": head.title,
-        "summary": head.summary, "period_start": head.period.start if head.period else None, "period_end": head.period.end if head.period else None,
-        "issued_at": head.issued_at, "body_sha256": digest, "payload": None, "record_count": 0, "chunk_count": 0, "chunks_normalized": 0,
-        "rejected": [], "state": "received", "source": source, "received_at": utcnow(),
-    }]).scalar_one()
+    # Counted as the rows are read; the row is corrected at the end (the file is refused whole if they are bad).
+    fields = report_row(head, client_id=client_id, receipt_id=receipt_id, digest=digest, source=source, records=0, rejected=[])
+    report_pk = connection.execute(insert(Report.__table__).returning(Report.__table__.c.id), [{**fields, "state": "received"}]).scalar_one()
     good = bad = seq = 0
     buffer: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -285,8 +296,7 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
     def flush() -> None:
         nonlocal seq, buffer
         if buffer:
-            connection.execute(insert(ReportChunk.__table__), [{"report_pk": report_pk, "seq": seq, "first_index": good - len(buffer),
-                                                                "record_count": len(buffer), "records": buffer}])
+            connection.execute(insert(ReportChunk.__table__), [chunk_row(report_pk, seq, good - len(buffer), buffer)])
             seq += 1
             buffer = []
 
@@ -312,3 +322,11 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
     connection.execute(update(Report.__table__).where(Report.__table__.c.id == report_pk).values(record_count=good, chunk_count=seq, rejected=rejected))
     emit_many(session, NORMALIZE, [(f"{report_pk}:{n}", {"report_pk": report_pk, "seq": n}) for n in range(seq)])
     return Received(_receipt(head.report_id, receipt_id, good, rejected, duplicate=False), created=True)
+
+
+def forget_signatures(sessions: sessionmaker[Session], *, older_than: timedelta) -> int:
+    """Signatures remembered against replays, once they are too old to be accepted anyway; returns how many were forgotten."""
+    with sessions() as session:
+        forgotten = session.execute(delete(SeenSignature).where(SeenSignature.seen_at < utcnow() - older_than)).rowcount
+        session.commit()
+    return forgotten or 0

@@ -1,4 +1,4 @@
-"""Closing the loop: Table 1s filed by the workstations, their deadlines, supervision (督办) and reminders.
+"""Table 1 (附表1): the consultation results filed by the workstations, their revisions and deadlines.
 
 One function files a Table 1, whatever it came as (JSON, the filled .xlsx form,
 the command line): it checks who may file it and what it links to, keeps every
@@ -10,21 +10,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from contracts.consultations import Consultation as Table1
-from contracts.consultations import ConsultationReceipt, Outcome, SupervisionUpdate
+from contracts.consultations import ConsultationReceipt, Outcome
 from gateway.db.models import Clue, Consultation, ConsultationItem, ConsultationRevision, Supervision, WorkOrder, utcnow
 from gateway.errors import Forbidden, NotFound, ValidationFailed
+from gateway.loop.supervision import supervision_dict
 from gateway.periods import SHANGHAI, chinese_date
 from gateway.pipeline.routing_rules import RoutingConfig
+from gateway.uow import UnitOfWork
 from gateway.workdays import WorkCalendar
 
-if TYPE_CHECKING:
-    from gateway.bootstrap import Gateway
 
 # How long a supervised item may take before it is overdue: 短期内可协调解决 says 1 to 2 months.
 SUPERVISION_DAYS = {Outcome.short_term: 60, Outcome.unresolved: 90}
@@ -83,9 +83,18 @@ def _receipt(c: Consultation, items: int, supervision_ids: list[str], *, first_f
     )
 
 
-def file_table1(session: Session, cmd: FileTable1, *, routing: RoutingConfig, calendar: WorkCalendar,
+def file_table1(uow: UnitOfWork, cmd: FileTable1, *, routing: RoutingConfig, calendar: WorkCalendar,
                 now: datetime | None = None, supervision_days: dict[Outcome, int] = SUPERVISION_DAYS) -> tuple[ConsultationReceipt, bool]:
-    """Store a Table 1 (or a revision of one). Returns the receipt and whether anything changed. Commits."""
+    """Store a Table 1 (or a revision of one) in one unit of work. Returns the receipt and whether anything changed."""
+    with uow:
+        result = _file_table1(uow.session, cmd, routing=routing, calendar=calendar, now=now, supervision_days=supervision_days)
+        if result[1]:
+            uow.commit()
+        return result
+
+
+def _file_table1(session: Session, cmd: FileTable1, *, routing: RoutingConfig, calendar: WorkCalendar,
+                 now: datetime | None, supervision_days: dict[Outcome, int]) -> tuple[ConsultationReceipt, bool]:
     doc = cmd.document
     if cmd.workstation_of_client is not None and doc.workstation != cmd.workstation_of_client:
         raise Forbidden(f"this key files Table 1s for {cmd.workstation_of_client!r} only, not for {doc.workstation!r}")
@@ -100,7 +109,6 @@ def file_table1(session: Session, cmd: FileTable1, *, routing: RoutingConfig, ca
     if c is not None and c.document == document:
         items = session.scalar(select(func.count()).select_from(ConsultationItem).where(ConsultationItem.consultation_pk == c.id)) or 0
         ids = list(session.scalars(select(Supervision.supervision_id).where(Supervision.consultation_pk == c.id, Supervision.state != "withdrawn").order_by(Supervision.item_seq)))
-        session.rollback()
         return _receipt(c, items, ids), False
     due_on = calendar.due_date(day)
     official = calendar.official(day.year) and calendar.official(due_on.year)
@@ -150,9 +158,7 @@ def file_table1(session: Session, cmd: FileTable1, *, routing: RoutingConfig, ca
     for entry in existing.values():  # items removed in this revision
         if entry.state == "open":
             entry.state, entry.closed_at = "withdrawn", now
-    receipt = _receipt(c, len(doc.items), supervision_ids, first_filing=first_filing)
-    session.commit()
-    return receipt, True
+    return _receipt(c, len(doc.items), supervision_ids, first_filing=first_filing), True
 
 
 def consultation_view(session: Session, consultation_id: str, *, workstation_of_client: str | None) -> dict[str, Any]:
@@ -171,85 +177,6 @@ def consultation_view(session: Session, consultation_id: str, *, workstation_of_
         "supervision": [supervision_dict(s) for s in supervision],
         "document": c.document,
     }
-
-
-def supervision_dict(s: Supervision) -> dict[str, Any]:
-    return {
-        "supervision_id": s.supervision_id, "item_seq": s.item_seq, "suggestion": s.suggestion, "outcome": s.outcome,
-        "committee": s.committee_id, "assigned_unit": s.assigned_unit, "supervisor": s.supervisor, "progress": s.progress,
-        "problems": s.problems, "way_forward": s.way_forward, "reporting_department": s.reporting_department,
-        "reporting_date": s.reporting_date.isoformat() if s.reporting_date else None, "state": s.state, "due_on": s.due_on.isoformat(),
-    }
-
-
-def update_supervision(session: Session, supervision_id: str, update: SupervisionUpdate, *, workstation_of_client: str | None) -> dict[str, Any]:
-    s = session.scalar(select(Supervision).where(Supervision.supervision_id == supervision_id).with_for_update())
-    owner = session.scalar(select(Consultation.workstation).where(Consultation.id == s.consultation_pk)) if s else None
-    if s is None or (workstation_of_client is not None and owner != workstation_of_client):
-        raise NotFound(f"no supervision entry {supervision_id!r} for this key")
-    if s.state == "withdrawn":
-        raise ValidationFailed(f"{supervision_id} was withdrawn: its item was resolved on site or removed in a later Table 1")
-    for name, value in update.model_dump(exclude_unset=True).items():
-        if name == "state":
-            if value == "done" and s.state != "done":
-                s.closed_at = utcnow()
-            elif value == "open":
-                s.closed_at = None
-        setattr(s, name, value)
-    result = supervision_dict(s)
-    session.commit()
-    return result
-
-
-# ---- reminders (催报 / 催办) ---------------------------------------------------------------------------
-
-
-def _urge(gateway: "Gateway", session: Session, chased: Consultation | Supervision, *, key: str, recipients: list[str], subject: str, text: str) -> None:
-    """One reminder email (made once per key), and the entry marked as chased, in one commit."""
-    from gateway.delivery.notices import queue_notice
-
-    queue_notice(gateway, session, key=key, kind="urge", recipients=recipients, subject=subject, text=text)
-    chased.chased_at = utcnow()
-    session.commit()
-
-
-def chase_consultations(gateway: "Gateway", *, today: date | None = None) -> tuple[list[str], list[str]]:
-    """One reminder per announced activity whose Table 1 is missing past its due date, and per overdue supervision entry."""
-    from gateway.delivery.notices import send_due
-
-    today = today or utcnow().astimezone(SHANGHAI).date()
-    routing = gateway.routing
-    missing, overdue = [], []
-    with gateway.uow.session_factory() as session:
-        for c in session.scalars(select(Consultation).where(
-            Consultation.planned.is_(True), Consultation.received_at.is_(None), Consultation.due_on < today, Consultation.chased_at.is_(None),
-        ).order_by(Consultation.id)):
-            committee = routing.committee(c.committee_id)
-            text = (f"{committee.name}：\n\n{c.workstation}于{chinese_date(c.activity_date)}开展的协商议事活动（主题：{c.topic}），"
-                    f"《协商议事活动开展情况表》（附表1）应于{chinese_date(c.due_on)}前报送，至今尚未收到。请督促及时填报。\n\n"
-                    f"（活动编号：{c.consultation_id}）\n\n区政协办公室\n")
-            _urge(gateway, session, c, key=f"urge-table1:{c.consultation_id}", recipients=list(committee.emails), text=text,
-                  subject=f"【催报】{c.workstation}协商议事活动开展情况表（应于{chinese_date(c.due_on)}前报送）")
-            missing.append(c.consultation_id)
-        rows = session.execute(select(Supervision, Consultation).join(Consultation, Consultation.id == Supervision.consultation_pk).where(
-            Supervision.state == "open", Supervision.due_on < today, Supervision.chased_at.is_(None),
-        ).order_by(Supervision.id)).all()
-        for s, c in rows:
-            committee = routing.committee(s.committee_id)
-            text = (f"{committee.name}：\n\n{c.workstation}{chinese_date(c.activity_date)}协商议事活动（主题：{c.topic}）中的事项"
-                    f"“{s.suggestion}”，应于{chinese_date(s.due_on)}前落实，目前尚未办结。请督促承办单位"
-                    f"{('（' + s.assigned_unit + '）') if s.assigned_unit else ''}抓紧办理，并报送进展情况。\n\n"
-                    f"（督办编号：{s.supervision_id}）\n\n区政协办公室\n")
-            _urge(gateway, session, s, key=f"urge-supervision:{s.supervision_id}", recipients=list(committee.emails), text=text,
-                  subject=f"【催办】{c.workstation}：{s.suggestion[:30]}")
-            overdue.append(s.supervision_id)
-    for _ in missing:
-        gateway.metrics.urges.labels("table1_missing").inc()
-    for _ in overdue:
-        gateway.metrics.urges.labels("supervision_overdue").inc()
-    if missing or overdue:
-        send_due(gateway)
-    return missing, overdue
 
 
 @dataclass(frozen=True)

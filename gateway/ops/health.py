@@ -5,21 +5,25 @@ readiness checks each dependency the way the gateway uses it: the database
 (and that its schema is the one this code expects), the broker, the mail
 server (connect, TLS and login as configured). Each check has a short
 timeout, so a hung dependency makes the answer "not ready", never a hang.
+
+A probe is a function of the timeout that returns how the dependency is used
+("reachable at host:port") or raises saying why not; the adapters bring their
+own (`MailTransport.check`, `connectors.broker.check_broker`), the database's
+is here.
 """
 from __future__ import annotations
 
-import socket
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from connectors.mail import FolderTransport
+from sqlalchemy import Engine
 
-if TYPE_CHECKING:
-    from gateway.bootstrap import Gateway
+from gateway.db.migrate import current, head
+from gateway.errors import GatewayError, TransientError
 
 TIMEOUT_S = 3.0
+Probe = Callable[[float], str]
 
 
 @dataclass(frozen=True)
@@ -28,54 +32,40 @@ class Check:
     detail: str
 
 
-def _database(gateway: "Gateway") -> Check:
-    from gateway.db.migrate import current, head
+def database_probe(engine: Engine, url: str) -> Probe:
+    """The database answers, and its schema is the one this code needs."""
 
+    def probe(timeout: float) -> str:
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            revision, expected = current(url), head()
+        except Exception as exc:
+            raise TransientError(f"cannot reach the database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from exc
+        if revision != expected:
+            raise TransientError(f"schema at revision {revision}, this code needs {expected}: run `gateway db upgrade`")
+        return f"reachable, schema {revision}"
+
+    return probe
+
+
+def _run(name: str, probe: Probe, location: str) -> Check:
     try:
-        with gateway.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        revision, expected = current(gateway.settings.resolved_database_url), head()
-    except Exception as exc:
-        return Check(False, f"cannot reach the database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-    if revision != expected:
-        return Check(False, f"schema at revision {revision}, this code needs {expected}: run `gateway db upgrade`")
-    return Check(True, f"reachable, schema {revision}")
-
-
-def _broker(gateway: "Gateway") -> Check:
-    url = gateway.settings.broker_url
-    if not url:
-        return Check(True, "in-process")
-    parts = urlsplit(url)
-    port = parts.port or {"redis": 6379, "rediss": 6380, "amqp": 5672, "amqps": 5671}.get(parts.scheme, 0)
-    try:
-        with socket.create_connection((parts.hostname or "localhost", port), timeout=TIMEOUT_S):
-            pass
-        if parts.scheme.startswith("redis"):
-            gateway.broker.client.ping()  # type: ignore[attr-defined]
-    except Exception as exc:
-        return Check(False, f"cannot reach the broker at {parts.hostname}:{port}: {type(exc).__name__}: {exc}")
-    return Check(True, f"reachable at {parts.hostname}:{port}")
-
-
-def _mail(gateway: "Gateway") -> Check:
-    transport = gateway.transport
-    try:
-        return Check(True, transport.check(TIMEOUT_S))
-    except Exception as exc:  # whatever the transport ran into is the reason
-        if isinstance(transport, FolderTransport):
-            return Check(False, f"cannot write .eml files to {transport.folder}: {getattr(exc, 'strerror', None) or exc}")
-        return Check(False, f"cannot use the mail server {transport.location}: {type(exc).__name__}: {exc}")
+        return Check(True, probe(TIMEOUT_S))
+    except GatewayError as exc:  # the probe said why, in words
+        return Check(False, exc.detail)
+    except Exception as exc:  # whatever the dependency ran into is the reason
+        return Check(False, f"cannot use the {name} {location}: {type(exc).__name__}: {exc}")
 
 
 _cache: dict[int, tuple[float, dict[str, Check]]] = {}
 
 
-def readiness(gateway: "Gateway", *, max_age_s: float = 5.0) -> dict[str, Check]:
-    """Every check; cached a few seconds, so that a scraper polling /readyz does not log in to the mail server each second."""
-    cached = _cache.get(id(gateway))
+def readiness(probes: Mapping[str, tuple[Probe, str]], *, cache_key: int, max_age_s: float = 5.0) -> dict[str, Check]:
+    """Every probe (name → (probe, where)); cached a few seconds, so that a scraper polling /readyz does not log in to the mail server each second."""
+    cached = _cache.get(cache_key)
     if cached and time.monotonic() - cached[0] < max_age_s:
         return cached[1]
-    checks = {"database": _database(gateway), "broker": _broker(gateway), "mail": _mail(gateway)}
-    _cache[id(gateway)] = (time.monotonic(), checks)
+    checks = {name: _run(name if name != "mail" else "mail server", probe, location) for name, (probe, location) in probes.items()}
+    _cache[cache_key] = (time.monotonic(), checks)
     return checks

@@ -6,35 +6,32 @@ counters and histograms on their own port (docs/operations.md).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sqlalchemy import func, select
-
 import time
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
 from gateway.db.models import Clue, FeedbackPush, OutboxMessage, Packet, PacketClue, Report, SyncRun, utcnow
+from gateway.delivery.notices import unacknowledged_overdue
+from gateway.loop.table1 import loop_figures
+from gateway.metrics import Metrics
 from gateway.periods import SHANGHAI
-
-if TYPE_CHECKING:
-    from gateway.bootstrap import Gateway
-
+from gateway.queues import STAGES
 
 _STARTED = time.time()
 
 
-def refresh(gateway: "Gateway") -> None:
-    from gateway.loop.table1 import loop_figures
-    from gateway.delivery.notices import unacknowledged_overdue
-
-    m, s = gateway.metrics, gateway.settings
+def refresh(m: Metrics, read_session: sessionmaker[Session], *, chase_after_h: float, dead_letter_after: int,
+            pull_source: str | None) -> None:
+    """Set the gauges of state from the database (`pull_source`: the configured sync's name, None without one)."""
     now = utcnow()
-    with gateway.uow.read_session() as session:
-        m.unacknowledged.set(unacknowledged_overdue(session, s.ack_chase_after_h))
+    with read_session() as session:
+        m.unacknowledged.set(unacknowledged_overdue(session, chase_after_h, now=now))
         figures = loop_figures(session, now.astimezone(SHANGHAI).date())
         m.triage_waiting.set(session.scalar(
             select(func.count(func.distinct(Clue.id))).join(PacketClue, PacketClue.clue_pk == Clue.id).join(Packet, Packet.id == PacketClue.packet_pk)
             .where(Clue.triage.is_(True), Packet.acknowledged_at.is_(None))) or 0)
-        queues = {name: (0, None) for name in gateway.actors}
+        queues = {name: (0, None) for name in STAGES}
         for actor, count, oldest in session.execute(
             select(OutboxMessage.actor, func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.done_at.is_(None)).group_by(OutboxMessage.actor)
         ):
@@ -44,7 +41,7 @@ def refresh(gateway: "Gateway") -> None:
         last_feedback = session.scalar(select(func.max(FeedbackPush.sent_at)))
         synced = dict(session.execute(select(SyncRun.source, func.max(SyncRun.finished_at)).where(SyncRun.state == "finished").group_by(SyncRun.source)).all())
         dead = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.done_at.is_(None), OutboxMessage.dispatch_count >= s.dead_letter_after)) or 0
+            OutboxMessage.done_at.is_(None), OutboxMessage.dispatch_count >= dead_letter_after)) or 0
     for state in ("due", "missing", "on_time", "late"):
         m.table1.labels(state).set(getattr(figures, f"table1_{state}"))
     m.supervision.labels("open").set(figures.supervision_open)
@@ -58,9 +55,8 @@ def refresh(gateway: "Gateway") -> None:
         m.feedback_documents.labels(state).set(feedback.get(state, 0))
     if last_feedback is not None:
         m.feedback_last_success.set(last_feedback.timestamp())
-    source = s.pull_client_id or (s.pull_key or "").partition(":")[0]
-    if s.pull_url and source and source not in synced:
+    if pull_source and pull_source not in synced:
         # Configured but never succeeded: count from this process's start, so a new install alerts 26 h later, not at once.
-        m.sync_last_success.labels(source).set(_STARTED)
+        m.sync_last_success.labels(pull_source).set(_STARTED)
     for source, finished in synced.items():
         m.sync_last_success.labels(source).set(finished.timestamp())

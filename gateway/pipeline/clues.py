@@ -14,31 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gateway.pipeline.orders import RoutedOrder
 from gateway.pipeline.routing_rules import CLUE_TYPES, RoutingConfig
 from gateway.pipeline.topics.hotness import busiest_week_share, hotness, top_share
 from gateway.pipeline.topics.text import title_words
 
 UNCATEGORIZED = "未分类"
 UNPLACED = "地点不详"
-
-
-@dataclass(frozen=True)
-class RoutedOrder:
-    """What clue building needs of a work order (already masked)."""
-
-    work_order_pk: int
-    ticket_no: str
-    category: tuple[str, ...]
-    street: str | None
-    community: str | None
-    content_masked: str
-    caller_key: str | None
-    issue_pk: int | None = None
-    committee_id: str | None = None  # None: no rule matched, triage
-    received_at: datetime | None = None
-    support: int = 0  # likes and repeat counts the source gave
-    places: tuple[str, ...] = ()  # estates, villages, roads, schools, companies the text names
-    district: str | None = None
 
 
 TICKETS_KEPT = 1000  # ticket numbers a clue lists; the rest are counted (and found through the API)

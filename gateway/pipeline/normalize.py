@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from contracts import WorkOrderRecord
 from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
-from gateway.intake.receive import ROUTE
+from gateway.queues import ROUTE
 from gateway.pipeline.classifier import CategoryClassifier
 from gateway.pipeline.gazetteer import Gazetteer
 from gateway.pipeline.privacy import citizen_key, mask_name, mask_text

@@ -9,16 +9,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 
 from gateway.errors import TransientError
-from gateway.pipeline.clues import RoutedOrder, group_into_topics, trend
+from gateway.pipeline.clues import group_into_topics, trend
+from gateway.pipeline.orders import RoutedOrder
 from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues
 from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
 from gateway.pipeline.topics.discover import discover_topics
 from gateway.periods import period_label
 from gateway.pipeline.routing_rules import RoutingConfig
+from gateway.queues import DELIVER
 from gateway.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-DELIVER = "deliver_packet"
 
 
 def packet_subject(label: str, committee_short: str, clue_count: int, *, urgent: bool) -> str:

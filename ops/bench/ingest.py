@@ -56,7 +56,7 @@ def run_bare(port: int) -> None:
 
 def run_gateway(port: int, database_url: str, data_dir: str) -> None:
     from gateway.bootstrap import bootstrap
-    from gateway.cli.serve import serve
+    from gateway.serve import serve
 
     gateway = bootstrap(data_dir=Path(data_dir), database_url=database_url, client_keys=f"{KEY_ID}:{SECRET}")
     asyncio.run(serve(gateway, host="127.0.0.1", port=port, workers=False, sweep=False))

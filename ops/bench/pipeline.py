@@ -76,7 +76,7 @@ def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> 
         gateway.uow.dispatch = None  # stages are run here, one after the other, to time each
         try:
             started = time.perf_counter()
-            outcome = import_file(gateway, content, data.name, FileMeta("monthly", f"BENCH-{n}", "2026-11-01", "2026-11-30"), client_id="bench", source="import")
+            outcome = import_file(gateway.uow, content, data.name, FileMeta("monthly", f"BENCH-{n}", "2026-11-01", "2026-11-30"), client_id="bench", source="import")
             timings["intake"] = time.perf_counter() - started
             assert outcome.received is not None and outcome.received.receipt.records == n, outcome
             started = time.perf_counter()
@@ -128,7 +128,7 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
         try:
             time.sleep(3)  # workers up
             started = time.perf_counter()
-            import_file(gateway, content, data.name, FileMeta("monthly", f"BENCH-{n}", "2026-11-01", "2026-11-30"), client_id="bench", source="import")
+            import_file(gateway.uow, content, data.name, FileMeta("monthly", f"BENCH-{n}", "2026-11-01", "2026-11-30"), client_id="bench", source="import")
             intake = time.perf_counter() - started
             while True:
                 with gateway.uow.session_factory() as session:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.cli.serve import ServerThread
+from gateway.serve import ServerThread
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 
 

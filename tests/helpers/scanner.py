@@ -49,7 +49,7 @@ def install() -> None:
     import connectors.mail
     import connectors.simulator
     import gateway.demo.generator
-    import gateway.ops.metrics
+    import gateway.metrics
     import tests.helpers.reports
     import tests.helpers.smtp
 
@@ -74,7 +74,7 @@ def install() -> None:
 
     connectors.mail.FolderTransport.send = send  # type: ignore[method-assign]
 
-    exposition = gateway.ops.metrics.Metrics.exposition
+    exposition = gateway.metrics.Metrics.exposition
 
     def expose(self: Any) -> bytes:
         text = exposition(self)
@@ -82,7 +82,7 @@ def install() -> None:
             expositions.append(text.decode("utf-8", "replace"))
         return text
 
-    gateway.ops.metrics.Metrics.exposition = expose  # type: ignore[method-assign]
+    gateway.metrics.Metrics.exposition = expose  # type: ignore[method-assign]
 
     create = connectors.simulator.create_simulator
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from gateway.bootstrap import Gateway
 from gateway.db.models import Report, ReportChunk
-from gateway.cli.serve import ServerThread
+from gateway.serve import ServerThread
 from gateway.signing import signed_headers
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway

@@ -153,7 +153,7 @@ LAST_IN_48_H, ATTEMPTS_IN_48_H = 47 * 3600 + 51 * 60, 99
 
 
 def test_the_default_retry_schedule_tries_99_times_in_48_hours() -> None:
-    from gateway.delivery.send import RetryPolicy
+    from gateway.delivery.mail_log import RetryPolicy
     from gateway.settings import Settings
 
     settings = Settings()
@@ -173,8 +173,7 @@ def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path, 
     from gateway.bootstrap import bootstrap
     from gateway.db.models import OutboxMessage
     from gateway.intake.receive import ReceiveReport, handle_receive_report
-    from gateway.pipeline.route import DELIVER
-    from workers.actors import STAGES
+    from gateway.queues import DELIVER
 
     clock = _Clock()
     monkeypatch.setattr(gateway.delivery.send, "utcnow", clock)
@@ -190,7 +189,7 @@ def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path, 
             if not steps:
                 break
             for outbox_id, actor, payload in steps:
-                STAGES[actor](outbox_id=outbox_id, **payload)
+                gw.stages.handlers()[actor](outbox_id=outbox_id, **payload)
         with gw.uow.session_factory() as session:
             packets = session.execute(select(OutboxMessage.id, OutboxMessage.payload, Packet.created_at)
                                       .join(Packet, Packet.id == OutboxMessage.payload["packet_pk"].as_integer())
@@ -201,7 +200,7 @@ def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path, 
         for outbox_id, payload, created_at in packets:
             clock.now = created_at
             for _ in range(len(ATTEMPTS_IN_2_H) + 5):
-                STAGES[DELIVER](outbox_id=outbox_id, **payload)
+                gw.stages.handlers()[DELIVER](outbox_id=outbox_id, **payload)
                 with gw.uow.session_factory() as session:
                     mine = session.scalars(select(Delivery).where(Delivery.packet_pk == payload["packet_pk"])).all()
                     logged = session.scalar(select(func.count()).select_from(DeliveryLog))
@@ -209,7 +208,7 @@ def test_mail_server_down_past_the_horizon_gives_up_and_says_so(tmp_path: Path, 
                     break
                 due = min(d.next_attempt_at for d in mine)
                 clock.now = due - timedelta(seconds=1)  # a second early: nothing is due, nothing is sent
-                STAGES[DELIVER](outbox_id=outbox_id, **payload)
+                gw.stages.handlers()[DELIVER](outbox_id=outbox_id, **payload)
                 with gw.uow.session_factory() as session:
                     early_attempts += (session.scalar(select(func.count()).select_from(DeliveryLog)) or 0) - (logged or 0)
                 clock.now = due
@@ -286,11 +285,11 @@ def test_unacknowledged_packets_are_chased_once(tmp_path: Path, smtp: SmtpServer
         call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", _report())
         wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
         smtp.inbox.wait_for(2)
-        assert chase_unacknowledged(gateway) == []  # not late yet
+        assert chase_unacknowledged(gateway.mailer, gateway.routing, gateway.ack_links, chase_after_h=gateway.settings.ack_chase_after_h) == []  # not late yet
         later = utcnow() + timedelta(hours=2)
-        chased = chase_unacknowledged(gateway, now=later)
+        chased = chase_unacknowledged(gateway.mailer, gateway.routing, gateway.ack_links, chase_after_h=gateway.settings.ack_chase_after_h, now=later)
         assert sorted(chased) == ["P000001-office", "P000001-urban"]
-        assert chase_unacknowledged(gateway, now=later + timedelta(days=3)) == []  # once, never again
+        assert chase_unacknowledged(gateway.mailer, gateway.routing, gateway.ack_links, chase_after_h=gateway.settings.ack_chase_after_h, now=later + timedelta(days=3)) == []  # once, never again
         metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
     reminders = [(rcpts, m) for rcpts, m in smtp.inbox.wait_for(4) if str(m["Subject"]).startswith("【催阅】")]
     assert len(reminders) == 2
@@ -310,8 +309,8 @@ def test_daily_digest_reaches_the_office_once_with_the_triage_list(tmp_path: Pat
         wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
         before = len(smtp.inbox.wait_for(2))
         today = utcnow().astimezone(SHANGHAI).date()
-        assert send_digest(gateway, today) is True
-        assert send_digest(gateway, today) is False  # made once per day
+        assert send_digest(gateway.mailer, gateway.routing, today, chase_after_h=gateway.settings.ack_chase_after_h) is True
+        assert send_digest(gateway.mailer, gateway.routing, today, chase_after_h=gateway.settings.ack_chase_after_h) is False  # made once per day
         with gateway.uow.session_factory() as session:
             (notice,) = session.scalars(select(Notice)).all()
     assert notice.state == "sent" and notice.key == f"digest:{today.isoformat()}"

@@ -17,7 +17,7 @@ from tests.helpers.processes import gateway_env, gateway_process
 from tests.helpers.reports import CALLER_NAME, CALLER_PHONE, call, wait_for_state, weekly
 from tests.helpers.services import AMQP_URL, REDIS_URL, delete_rabbit_queues, delete_redis_keys, need, postgres_database
 from tests.helpers.smtp import SmtpServer, free_port
-from workers.actors import STAGES
+from gateway.queues import STAGES
 
 
 @contextmanager

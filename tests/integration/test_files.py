@@ -29,7 +29,7 @@ def test_files_are_imported_once_archived_or_quarantined(tmp_path: Path) -> None
     drop = tmp_path / "drop"
     drop.mkdir()
     gateway = bootstrap(data_dir=tmp_path / "data")
-    folder = DropFolder(gateway, drop, settle_s=1.0)
+    folder = DropFolder(gateway.uow, gateway.metrics, drop, client_id=gateway.settings.drop_client_id, settle_s=1.0)
     try:
         content = xlsx(rows(3))
         (drop / GOOD_NAME).write_bytes(content)
@@ -65,7 +65,7 @@ def test_a_file_still_being_written_is_left_alone(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
     gateway = bootstrap(data_dir=tmp_path / "data")
-    folder = DropFolder(gateway, drop, settle_s=1.0)
+    folder = DropFolder(gateway.uow, gateway.metrics, drop, client_id=gateway.settings.drop_client_id, settle_s=1.0)
     try:
         target = drop / GOOD_NAME
         content = xlsx(rows(3))
@@ -140,9 +140,9 @@ def test_a_large_file_is_stored_a_chunk_at_a_time(tmp_path: Path, monkeypatch: p
     gw.uow.dispatch = None
     try:
         with pytest.raises(ValidationFailed) as refused:
-            import_file(gw, content, "m11.jsonl", meta, client_id="c", source="import")
+            import_file(gw.uow, content, "m11.jsonl", meta, client_id="c", source="import")
         assert refused.value.errors and refused.value.errors[0]["loc"] == ["row", 5, "ticket_no"]
-        outcome = import_file(gw, content, "m11.jsonl", meta, client_id="c", source="import", partial=True)
+        outcome = import_file(gw.uow, content, "m11.jsonl", meta, client_id="c", source="import", partial=True)
         assert outcome.received is not None and outcome.received.receipt.records == 7
         assert [r.row for r in outcome.received.receipt.rejected] == [5]
         with gw.uow.session_factory() as session:

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from connectors.push_client import Answer, SignedClient
 from connectors.simulator import STATE, create_simulator
 from contracts.consultations import Consultation as Table1
-from gateway.loop.table1 import FileTable1, chase_consultations, file_table1
+from gateway.loop.supervision import chase_consultations
+from gateway.loop.table1 import FileTable1, file_table1
 from gateway.db.models import FeedbackPush, utcnow
 from gateway.loop.feedback_push import push_month, resend
 from gateway.periods import SHANGHAI
-from gateway.cli.serve import AppThread
+from gateway.serve import AppThread
 from gateway.settings import ClientKey
 from gateway.loop.forms_xlsx import table1_template
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
@@ -177,8 +178,7 @@ def test_table1_filed_on_a_holiday_and_after_the_deadline(tmp_path: Path, config
     try:
         def file(activity: date, filed: datetime, topic: str) -> Any:
             doc = Table1.model_validate(_table1(activity, topic=topic, ticket=False))
-            with gateway.uow.session_factory() as session:
-                return file_table1(session, FileTable1("office", doc, "api"), routing=gateway.routing, calendar=gateway.calendar, now=filed)[0]
+            return file_table1(gateway.uow(), FileTable1("office", doc, "api"), routing=gateway.routing, calendar=gateway.calendar, now=filed)[0]
 
         shanghai = SHANGHAI
         on_holiday = file(date(2026, 9, 30), datetime(2026, 10, 5, 10, tzinfo=shanghai), "国庆期间报送")  # due Sat Oct 10 (a make-up day)
@@ -200,9 +200,9 @@ def test_missing_table1_and_overdue_supervision_are_chased_once(tmp_path: Path, 
         planned = {k: v for k, v in _table1(_today() - timedelta(days=30), topic="停车难问题", ticket=False).items() if k != "items"} | {"planned": True}
         assert _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", planned).status == 201
         assert _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", _table1(long_ago, ticket=False)).status == 201
-        missing, overdue = chase_consultations(gateway)
+        missing, overdue = chase_consultations(gateway.mailer, gateway.routing)
         assert missing == ["T1-000001"] and len(overdue) == 2  # 60 and 90 days after an activity 120 days ago
-        assert chase_consultations(gateway) == ([], [])
+        assert chase_consultations(gateway.mailer, gateway.routing) == ([], [])
         metrics = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", "/metrics").body
     messages = smtp.inbox.wait_for(3)
     subjects = sorted(str(m["Subject"]) for _, m in messages)
@@ -246,7 +246,7 @@ def test_table2_and_the_feedback_push_under_faults(tmp_path: Path, config: Path,
 
         state = command_center.app[STATE]
         _faults(command_center, ["503", "drop", "429", "lost_answer", "408", "slow", "500"])
-        result = push_month(gateway, month)
+        result = push_month(gateway.feedback(), month)
         assert result.state == "sent" and result.attempts == 8 and result.new_revision
         keys = {key for key, _ in state.feedback_log}
         assert keys == {f"feedback-{month}-r1"}  # every attempt under the same key
@@ -257,15 +257,15 @@ def test_table2_and_the_feedback_push_under_faults(tmp_path: Path, config: Path,
         assert [o["outcome"] for o in touched["2611160000001"]["outcomes"]] == ["short_term", "short_term"]
 
         requests = len(state.feedback_log)
-        assert push_month(gateway, month).state == "sent" and len(state.feedback_log) == requests  # unchanged: not pushed again
+        assert push_month(gateway.feedback(), month).state == "sent" and len(state.feedback_log) == requests  # unchanged: not pushed again
 
         # A permanent refusal is kept as failed and re-sent by an operator, with the same key.
         changed = _table1(month_day, topic="新增议题")
         assert _as(server.url, LIYUAN, "send_json", "POST", "/api/v1/consultations", changed).status == 201
         _faults(command_center, ["422"])
-        failed = push_month(gateway, month)
+        failed = push_month(gateway.feedback(), month)
         assert failed.state == "failed" and failed.status == 422 and failed.idempotency_key == f"feedback-{month}-r2"
-        again = resend(gateway, failed.idempotency_key)
+        again = resend(gateway.feedback(), failed.idempotency_key)
         assert again.state == "sent" and again.idempotency_key == failed.idempotency_key
         assert sorted(state.feedback) == [f"feedback-{month}-r1", f"feedback-{month}-r2"]
         with gateway.uow.read_session() as session:
@@ -287,9 +287,8 @@ def test_report_monthly_writes_table2_as_the_form(tmp_path: Path, config: Path) 
     activity = date(2026, 10, 3)  # a holiday: counted from that day, due Sat Oct 10 (a make-up working day)
     gateway = bootstrap(data_dir=tmp_path, config=config)
     try:
-        with gateway.uow.session_factory() as session:
-            receipt, _ = file_table1(session, FileTable1(LIYUAN[0], Table1.model_validate(_table1(activity, ticket=False)), "api"),
-                                     routing=gateway.routing, calendar=gateway.calendar, now=datetime(2026, 10, 12, 9, tzinfo=SHANGHAI))
+        receipt, _ = file_table1(gateway.uow(), FileTable1(LIYUAN[0], Table1.model_validate(_table1(activity, ticket=False)), "api"),
+                                 routing=gateway.routing, calendar=gateway.calendar, now=datetime(2026, 10, 12, 9, tzinfo=SHANGHAI))
     finally:
         gateway.close()
     assert receipt.due_on == date(2026, 10, 10) and receipt.late is True  # filed Mon Oct 12

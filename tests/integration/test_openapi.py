@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from connectors.http.openapi import build_openapi  # what schemathesis tests the running gateway against
 from gateway.bootstrap import Gateway
 from gateway.db.models import OutboxMessage, Report
-from gateway.cli.serve import ServerThread
+from gateway.serve import ServerThread
 from gateway.signing import signed_headers
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.reports import call, record, weekly

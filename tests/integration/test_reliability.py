@@ -19,7 +19,6 @@ from tests.helpers.gateway import running_gateway
 from tests.helpers.reports import call, raw_post
 from tests.helpers.services import PG_ADMIN, postgres_database
 from tests.helpers.smtp import SmtpServer
-from workers.actors import STAGES
 
 MODELS = (Report, WorkOrder, ReportWorkOrder, Issue, IssueBand, Clue, Packet, PacketClue, Delivery)
 
@@ -45,7 +44,7 @@ def _drain(gateway: Gateway, *, times: int) -> int:
             return handled
         for outbox_id, actor, payload in pending:
             for _ in range(times):
-                STAGES[actor](outbox_id=outbox_id, **payload)
+                gateway.stages.handlers()[actor](outbox_id=outbox_id, **payload)
                 handled += 1
 
 

@@ -19,7 +19,7 @@ from connectors.simulator import create_simulator
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.db.models import Report, SyncCursor, SyncRun
 from gateway.errors import PermanentError
-from gateway.cli.serve import AppThread
+from gateway.serve import AppThread
 from gateway.settings import ClientKey
 from gateway.intake.pull_sync import sync_once
 from tests.helpers.processes import gateway_env
@@ -71,13 +71,13 @@ def stored(gateway: Gateway) -> tuple[int, int, int]:
 def test_pull_pages_until_the_last_and_records_the_run(tmp_path: Path, simulator: AppThread) -> None:
     gateway = puller(tmp_path, simulator)
     try:
-        summary = asyncio.run(sync_once(gateway))
+        summary = asyncio.run(sync_once(gateway.puller()))
         assert (summary.state, summary.pages, summary.reports, summary.records) == ("finished", 5, 9, 27)
         assert stored(gateway) == (9, 27, 9)
         with gateway.uow.session_factory() as session:
             assert session.get(SyncCursor, PULL_KEY[0]).cursor == "c8"
             assert {r.source for r in session.scalars(select(Report))} == {"pull"}
-        again = asyncio.run(sync_once(gateway))  # the last page is asked for again, and recognised
+        again = asyncio.run(sync_once(gateway.puller()))  # the last page is asked for again, and recognised
         assert (again.reports, again.duplicates) == (0, 1)
         assert stored(gateway) == (9, 27, 9)
     finally:
@@ -89,7 +89,7 @@ def test_faults_are_retried_and_nothing_is_lost_or_counted_twice(tmp_path: Path,
     faults(simulator, plan, slow_s=2.0)
     gateway = puller(tmp_path, simulator)
     try:
-        summary = asyncio.run(sync_once(gateway))
+        summary = asyncio.run(sync_once(gateway.puller()))
         state = sim_state(simulator)
         assert state["faults_served"] == plan
         assert summary.state == "finished" and summary.reports == 9 and summary.duplicates >= 2
@@ -103,17 +103,17 @@ def test_faults_are_retried_and_nothing_is_lost_or_counted_twice(tmp_path: Path,
 def test_a_permanent_refusal_stops_the_sync_with_a_clear_error_and_keeps_the_cursor(tmp_path: Path, simulator: AppThread) -> None:
     gateway = puller(tmp_path, simulator)
     try:
-        asyncio.run(sync_once(gateway, max_pages=2))
+        asyncio.run(sync_once(gateway.puller(), max_pages=2))
         faults(simulator, ["401"])
         with pytest.raises(PermanentError, match="refused the pull with 401"):
-            asyncio.run(sync_once(gateway))
+            asyncio.run(sync_once(gateway.puller()))
         with gateway.uow.session_factory() as session:
             runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
             assert [r.state for r in runs] == ["finished", "failed"]
             assert "401" in (runs[1].error or "")
             assert session.get(SyncCursor, PULL_KEY[0]).cursor == "c4"
         assert 'gateway_sync_failures_total{reason="permanent",source="gateway-puller"} 1.0' in gateway.metrics.exposition().decode()
-        summary = asyncio.run(sync_once(gateway))  # after the fix, it resumes where it stopped
+        summary = asyncio.run(sync_once(gateway.puller()))  # after the fix, it resumes where it stopped
         assert summary.reports == 5 and stored(gateway) == (9, 27, 9)
     finally:
         gateway.close()
@@ -124,9 +124,9 @@ def test_retries_spent_fail_the_run_and_the_next_run_resumes(tmp_path: Path, sim
     try:
         faults(simulator, ["503", "503", "503"])
         with pytest.raises(Exception, match="503"):
-            asyncio.run(sync_once(gateway))
+            asyncio.run(sync_once(gateway.puller()))
         assert 'gateway_sync_failures_total{reason="gave_up",source="gateway-puller"} 1.0' in gateway.metrics.exposition().decode()
-        assert asyncio.run(sync_once(gateway)).reports == 9
+        assert asyncio.run(sync_once(gateway.puller())).reports == 9
     finally:
         gateway.close()
 

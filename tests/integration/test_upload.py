@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import Gateway
-from gateway.cli.serve import ServerThread
+from gateway.serve import ServerThread
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.files import csv_bytes, rows, xlsx, zip_bomb
 from tests.helpers.gateway import running_gateway

@@ -4,7 +4,8 @@ from io import BytesIO
 
 from openpyxl import load_workbook
 
-from gateway.pipeline.clues import RoutedOrder, group_into_topics, trend
+from gateway.pipeline.clues import group_into_topics, trend
+from gateway.pipeline.orders import RoutedOrder
 from gateway.delivery.packet_email import ClueView, PacketView, render_email
 from gateway.periods import period_label
 from gateway.pipeline.route import message_id, packet_subject

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from contracts.consultations import Consultation as Table1
 from contracts.consultations import ConsultationReceipt, Outcome
+from gateway.uow import UnitOfWork
 from gateway.loop.table1 import FileTable1, file_table1
 from gateway.db.engine import make_engine
 from gateway.db.models import Base, Clue, Consultation, ConsultationItem, ConsultationRevision, Report, Supervision, WorkOrder
@@ -68,7 +69,8 @@ def session() -> Iterator[Session]:
 
 def _file(session: Session, doc: Table1, *, now: datetime | None = NOW, client: str = "liyuan", source: str = "api",
           own: str | None = None, **kwargs: Any) -> tuple[ConsultationReceipt, bool]:
-    return file_table1(session, FileTable1(client, doc, source, own), routing=ROUTING, calendar=CALENDAR, now=now, **kwargs)
+    # The unit of work over the test's own session: what it commits, the test reads back in the same session.
+    return file_table1(UnitOfWork(lambda: session), FileTable1(client, doc, source, own), routing=ROUTING, calendar=CALENDAR, now=now, **kwargs)
 
 
 def _supervision(session: Session) -> list[tuple[Any, ...]]:

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.pipeline.clues import RoutedOrder
+from gateway.pipeline.orders import RoutedOrder
 from gateway.db.models import Topic, WorkOrder
 from gateway.pipeline.topics.cluster import cluster
 from gateway.pipeline.topics.store import ClusterFeatures, continue_topics

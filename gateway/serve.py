@@ -8,33 +8,32 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from sqlalchemy import delete
 
 from connectors.http import create_app, create_ops_app
 from gateway.bootstrap import Gateway
-from gateway.db.models import SeenSignature, utcnow
+from gateway.delivery.notices import chase_unacknowledged, send_digest, send_due
+from gateway.intake.drop_folder import DropFolder
+from gateway.intake.pull_sync import next_run, sync_once
+from gateway.intake.receive import forget_signatures
+from gateway.loop.feedback_push import push_month, retry_pending
+from gateway.loop.supervision import chase_consultations
+from gateway.loop.table2 import previous_month
+from gateway.periods import SHANGHAI
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
 
 def _housekeeping(gateway: Gateway) -> None:
-    from gateway.delivery.notices import chase_unacknowledged, send_due
-
-    from gateway.loop.table1 import chase_consultations
-
-    gateway.dispatcher.sweep(gateway.settings.stalled_after_s)
-    chase_unacknowledged(gateway)
-    chase_consultations(gateway)
-    send_due(gateway)
-    if gateway.settings.feedback_url or gateway.settings.pull_url:
-        from gateway.loop.feedback_push import retry_pending
-
-        retry_pending(gateway)
-    cutoff = utcnow() - timedelta(seconds=2 * gateway.settings.signature_window_s)
-    with gateway.uow.session_factory() as session:
-        session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
-        session.commit()
+    """The sweep's round: stalled steps again, the reminders, notices due, feedback not yet landed, old signatures forgotten."""
+    s = gateway.settings
+    gateway.dispatcher.sweep(s.stalled_after_s)
+    chase_unacknowledged(gateway.mailer, gateway.routing, gateway.ack_links, chase_after_h=s.ack_chase_after_h)
+    chase_consultations(gateway.mailer, gateway.routing)
+    send_due(gateway.mailer)
+    if s.feedback_url or s.pull_url:
+        retry_pending(gateway.feedback())
+    forget_signatures(gateway.uow.session_factory, older_than=timedelta(seconds=2 * s.signature_window_s))
 
 
 async def _sweep_forever(gateway: Gateway) -> None:
@@ -48,24 +47,18 @@ async def _sweep_forever(gateway: Gateway) -> None:
 
 
 async def _sync_on_schedule(gateway: Gateway) -> None:
-    from gateway.intake.pull_sync import next_run, sync_once
-
     while True:
         now = datetime.now(UTC)
         due = next_run(gateway.settings.pull_schedule, now)
         await asyncio.sleep(max(0.0, (due - now).total_seconds()))
         try:
-            summary = await sync_once(gateway)
+            summary = await sync_once(gateway.puller())
             log.info("scheduled sync finished: %d page(s), %d new report(s), %d duplicate(s)", summary.pages, summary.reports, summary.duplicates)
         except Exception as exc:  # recorded on the run and in the metrics; try again at the next time
             log.error("scheduled sync failed: %s", exc)
 
 
 async def _digest_on_schedule(gateway: Gateway) -> None:
-    from gateway.delivery.notices import send_digest
-    from gateway.periods import SHANGHAI
-    from gateway.intake.pull_sync import next_run
-
     loop = asyncio.get_running_loop()
     while True:
         now = datetime.now(UTC)
@@ -73,17 +66,13 @@ async def _digest_on_schedule(gateway: Gateway) -> None:
         await asyncio.sleep(max(0.0, (due - now).total_seconds()))
         try:
             # Each morning, the whole of the day before: nothing routed late in the evening falls between two digests.
-            await loop.run_in_executor(None, send_digest, gateway, due.astimezone(SHANGHAI).date() - timedelta(days=1))
+            day = due.astimezone(SHANGHAI).date() - timedelta(days=1)
+            await loop.run_in_executor(None, lambda: send_digest(gateway.mailer, gateway.routing, day, chase_after_h=gateway.settings.ack_chase_after_h))
         except Exception:  # recorded on the notice; the next day's digest still goes
             log.exception("daily digest failed")
 
 
 async def _feedback_on_schedule(gateway: Gateway) -> None:
-    from gateway.loop.feedback_push import push_month
-    from gateway.periods import SHANGHAI
-    from gateway.intake.pull_sync import next_run
-    from gateway.loop.table2 import previous_month
-
     loop = asyncio.get_running_loop()
     while True:
         now = datetime.now(UTC)
@@ -91,17 +80,16 @@ async def _feedback_on_schedule(gateway: Gateway) -> None:
         await asyncio.sleep(max(0.0, (due - now).total_seconds()))
         month = previous_month(due.astimezone(SHANGHAI).date())
         try:
-            result = await loop.run_in_executor(None, push_month, gateway, month)
+            result = await loop.run_in_executor(None, push_month, gateway.feedback(), month)
             log.info("monthly feedback %s: %s after %d attempt(s)", result.idempotency_key, result.state, result.attempts)
         except Exception:  # kept as pending or failed on its row; the sweep or an operator takes it from there
             log.exception("monthly feedback for %s failed", month)
 
 
 async def _watch_drop_folder(gateway: Gateway) -> None:
-    from gateway.intake.drop_folder import DropFolder
-
     assert gateway.settings.drop_dir is not None
-    folder = DropFolder(gateway, gateway.settings.drop_dir, settle_s=min(1.0, gateway.settings.drop_poll_s))
+    folder = DropFolder(gateway.uow, gateway.metrics, gateway.settings.drop_dir, client_id=gateway.settings.drop_client_id,
+                        settle_s=min(1.0, gateway.settings.drop_poll_s))
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -113,8 +101,6 @@ async def _watch_drop_folder(gateway: Gateway) -> None:
 
 def background_tasks(gateway: Gateway, *, sweep: bool) -> list[Callable[[Gateway], Awaitable[None]]]:
     """What runs beside the API: the recovery sweep (with reminders), the scheduled sync, the drop folder, the daily digest."""
-    from gateway.intake.pull_sync import next_run
-
     tasks: list[Callable[[Gateway], Awaitable[None]]] = []
     if sweep:
         tasks.append(_sweep_forever)
@@ -147,7 +133,7 @@ async def serve(
 
     With `ops_only` (`gateway scheduler`), serve only /metrics, /healthz and /readyz beside the background tasks.
     """
-    runtime = WorkerRuntime(gateway).start() if workers else None
+    runtime = WorkerRuntime(gateway.broker, gateway.actors.values(), threads=gateway.settings.worker_threads).start() if workers else None
     runner = web.AppRunner(create_ops_app(gateway) if ops_only else create_app(gateway), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

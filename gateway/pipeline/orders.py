@@ -1,0 +1,24 @@
+"""A work order as routing sees it: masked text, category, place, its issue and support; what topics and clues are made of."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RoutedOrder:
+    """What clue building needs of a work order (already masked)."""
+
+    work_order_pk: int
+    ticket_no: str
+    category: tuple[str, ...]
+    street: str | None
+    community: str | None
+    content_masked: str
+    caller_key: str | None
+    issue_pk: int | None = None
+    committee_id: str | None = None  # None: no rule matched, triage
+    received_at: datetime | None = None
+    support: int = 0  # likes and repeat counts the source gave
+    places: tuple[str, ...] = ()  # estates, villages, roads, schools, companies the text names
+    district: str | None = None

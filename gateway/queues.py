@@ -1,0 +1,16 @@
+"""The pipeline's messages, by name: one queue per stage, each `<GATEWAY_QUEUE_PREFIX>.<name>`.
+
+An outbox row names one of these; the actors of `workers.actors` are declared
+under the same names, and `gateway worker` consumes their queues.
+"""
+from __future__ import annotations
+
+NORMALIZE = "normalize_report"  # a chunk of a stored report: mask, screen, classify (gateway.pipeline.normalize)
+ROUTE = "route_report"  # a normalized report: issues, topics, clues, packets (gateway.pipeline.route)
+DELIVER = "deliver_packet"  # a packet: email it to each recipient (gateway.delivery.send)
+STAGES = (NORMALIZE, ROUTE, DELIVER)
+
+
+def queue_name(prefix: str, stage: str) -> str:
+    """The broker queue of a stage, e.g. `gateway.route_report`."""
+    return f"{prefix}.{stage}"
