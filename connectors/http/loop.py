@@ -7,13 +7,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from connectors.http.multipart import parse_form
-from connectors.http.views import GATEWAY, _query, _read_body, _signed_body, _verify, in_thread, json_response
+from connectors.http.views import GATEWAY, _query, _read_body, _signed_body, _verify, in_thread, json_response, parse_json
 from contracts.consultations import Consultation as Table1
 from contracts.consultations import ConsultationReceipt, SupervisionUpdate
 from gateway.loop.supervision import update_supervision
 from gateway.loop.table1 import FileTable1, consultation_view, file_table1
 from gateway.errors import UnsupportedMediaType, ValidationFailed
-from gateway.intake.receive import parse_json
 from gateway.loop.forms_xlsx import read_table1
 
 

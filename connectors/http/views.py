@@ -17,7 +17,7 @@ from gateway.ops.health import readiness
 from gateway.bootstrap import Gateway
 from gateway.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed
 from gateway.intake.report_files import SUFFIXES, report_from_file
-from gateway.intake.receive import ReceiveReport, Received, parse_json
+from gateway.intake.receive import ReceiveReport, Received
 from gateway.intake.group_commit import IntakeWriter
 from gateway.signing import Verified, verify
 from gateway.ops.status import clue_status, report_status, work_order_status
@@ -47,6 +47,21 @@ async def _read_body(request: web.Request) -> bytes:
         return await asyncio.wait_for(request.read(), timeout)
     except asyncio.TimeoutError:
         raise RequestTimeout(f"the body did not arrive within {timeout:g} s; send it again on a faster connection") from None
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, or a 422 that says what is wrong with it."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(
+            f"the body is not UTF-8 text (byte {exc.start}); send JSON in UTF-8", errors=[{"loc": ["body"], "msg": "not UTF-8"}]
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            errors=[{"loc": ["body"], "msg": exc.msg}],
+        ) from exc
 
 
 def json_response(data: BaseModel | dict[str, Any], status: int = 200) -> web.Response:

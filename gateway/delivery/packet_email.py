@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.delivery.acknowledge import AckLinks
+from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.clues import type_name
 from gateway.db.models import Clue, Packet, PacketClue, Report, ReportWorkOrder, WorkOrder
 from gateway.periods import SHANGHAI, KIND_NAMES, chinese_date
@@ -158,7 +159,7 @@ def packet_view(session: Session, packet: Packet, routing: RoutingConfig) -> Pac
     return PacketView(
         packet_id=packet.packet_id, revision=packet.revision, subject=packet.subject,
         committee_name=committee.name, committee_short=committee.short, report_id=report.report_id,
-        report_kind=KIND_NAMES.get(report.kind, report.kind), report_title=report.title, report_summary=report.summary,
+        report_kind=KIND_NAMES.get(report.kind, report.kind), report_title=report.title, report_summary=mask_text(report.summary) if report.summary else None,
         period=clues[0].period if clues else "", urgent=packet.urgent,
         created_on=chinese_date(packet.created_at.astimezone(SHANGHAI).date()), clues=clues, summary=packet_summary(session, packet),
     )

@@ -47,20 +47,6 @@ def _errors(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[dict[str
     return [{"loc": [*prefix, *err["loc"]], "msg": err["msg"]} for err in exc.errors()]
 
 
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(
-            f"the body is not UTF-8 text (byte {exc.start}); send JSON in UTF-8", errors=[{"loc": ["body"], "msg": "not UTF-8"}]
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(
-            f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            errors=[{"loc": ["body"], "msg": exc.msg}],
-        ) from exc
-
-
 def body_digest(data: Any) -> str:
     # "The same body" means the same JSON value: key order and spacing do not matter.
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

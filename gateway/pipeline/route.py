@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, select, update
 from gateway.errors import TransientError
 from gateway.pipeline.clues import group_into_topics, trend
 from gateway.pipeline.orders import RoutedOrder
+from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues
 from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
 from gateway.pipeline.topics.discover import discover_topics
@@ -69,6 +70,18 @@ class RouteSummary:
     delivered_at: datetime | None = None  # set when nothing needed sending
     near_duplicates: int = 0
     clues: dict[tuple[str, str], int] = field(default_factory=dict)  # (committee, type) -> count
+
+
+def _narrative_clue(report: Report, routing: RoutingConfig, label: str) -> Clue:
+    """The clue of an urgent report without work orders: its title and its summary (masked), for the office to assign."""
+    text = mask_text(report.summary or "")
+    title = mask_text(report.title or "") or text[:40] or "突发性重点问题"
+    return Clue(
+        clue_id=f"C{report.id:06d}-001", report_pk=report.id, committee_id=routing.triage, clue_type="public_opinion",
+        reason="突发性重点问题，及时报送；报告未附工单明细，请办公室研究分办", score=0.0, triage=True, title=title[:300],
+        category=[], work_order_count=0, citizen_count=0, issue_count=0, places=[], period_label=label, trend="本期新出现",
+        samples=[text] if text else [], ticket_nos=[], workstations=[], keywords=[], named_places=[], rank=1, shared_with=[],
+    )
 
 
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
@@ -189,6 +202,15 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy not in (clue.committee_id, *clue.shared_with):
                 by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
 
+        narrative = urgent and not orders and report.record_count == 0
+        if narrative:
+            # A narrative-only urgent report (INTEGRATION.md: "one record or a narrative only") is one clue for the office.
+            clue = _narrative_clue(report, routing, label)
+            uow.session.add(clue)
+            uow.session.flush()
+            by_committee.setdefault(clue.committee_id, []).append((clue, False))
+            summary.clues[(clue.committee_id, "triage")] = 1
+
         for committee_id, clues in by_committee.items():
             committee = routing.committee(committee_id)
             packet_id = f"P{report.id:06d}-{committee_id}"
@@ -207,7 +229,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
         if titles:
             uow.session.execute(update(Topic.__table__).where(Topic.__table__.c.id == bindparam("_id")).values(title=bindparam("_title")),
                                 [{"_id": pk, "_title": t[:300]} for pk, t in titles.items()])
-        seq = len(chosen)
+        seq = len(chosen) + narrative
         report.routed_at = utcnow()
         if by_committee:
             report.state = "routed"

@@ -10,7 +10,7 @@ Scenarios (PostgreSQL + a broker, an API and two worker processes, 2,000 work or
   postgres   PostgreSQL restarted in the middle of the batch
 The services are restarted with the commands of ../shared/SERVICES.md before the script ends, whatever happens.
 The mail server down and the command center down (sync and feedback push) are tested in the suite:
-tests/integration/test_delivery.py, test_recovery.py, test_sync.py and test_loop.py.
+tests/integration/delivery/test_delivery.py, test_recovery.py, test_sync.py and test_loop.py.
 """
 from __future__ import annotations
 

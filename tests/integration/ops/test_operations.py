@@ -22,7 +22,7 @@ from tests.helpers.reports import CALLER_NAME, CALLER_PHONE, call, wait_for_stat
 from tests.helpers.services import required
 from tests.helpers.smtp import SmtpServer, free_port
 
-OPS = Path(__file__).resolve().parents[2] / "ops"
+OPS = Path(__file__).resolve().parents[3] / "ops"
 
 
 def _tool(name: str) -> str:

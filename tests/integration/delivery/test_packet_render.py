@@ -15,7 +15,7 @@ from tests.helpers.reports import call, wait_for_state, weekly
 from tests.helpers.services import required
 from tests.helpers.smtp import SmtpServer
 
-ARTIFACTS = Path(os.environ.get("GATEWAY_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+ARTIFACTS = Path(os.environ.get("GATEWAY_TEST_ARTIFACTS", Path(__file__).resolve().parents[3] / "test-artifacts"))
 
 
 def _chromium() -> str:
