@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
+from yarl import URL
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from gateway.errors import CommandCenterRefused, CommandCenterUnavailable
@@ -35,8 +37,9 @@ class CommandCenterClient:
     """`async with CommandCenterClient(...) as center:` then `fetch_page` and `push_feedback`."""
 
     def __init__(self, base_url: str, key_id: str, secret: str, *, what: str, timeout_s: float = 30.0, max_attempts: int = 8,
-                 backoff_s: float = 1.0, max_backoff_s: float = 60.0) -> None:
+                 backoff_s: float = 1.0, max_backoff_s: float = 60.0, signature: str = "v1") -> None:
         self.base_url = base_url.rstrip("/")
+        self.signature = signature  # "v2" where the command center's configuration says it accepts it
         self.key_id, self.secret = key_id, secret
         self.what = what  # "pull" or "feedback": named in errors
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -44,6 +47,7 @@ class CommandCenterClient:
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self.attempts = 0
         self._session: aiohttp.ClientSession | None = None
+        self._last_v1_second = 0
 
     async def __aenter__(self) -> "CommandCenterClient":
         self._session = aiohttp.ClientSession()
@@ -78,9 +82,20 @@ class CommandCenterClient:
         """One signed request: its status and text, or the error that says whether trying again may help."""
         if self._session is None:
             raise RuntimeError("use the client as `async with CommandCenterClient(...) as center:`")
+        url = URL(f"{self.base_url}{path}")
+        if self.signature == "v2":
+            signed = signed_headers(self.key_id, self.secret, body, method=method, target=url.raw_path_qs)
+        else:
+            # A v1 signature is the same for the same body within one second, and a state-changing v1 request seen
+            # before is refused as a replay: never two v1 requests of this client in one second. (v2: a new nonce each time.)
+            now = time.time()
+            if int(now) <= self._last_v1_second:
+                await asyncio.sleep(self._last_v1_second + 1 - now)
+                now = time.time()
+            self._last_v1_second = int(now)
+            signed = signed_headers(self.key_id, self.secret, body, now=now)
         try:
-            async with self._session.request(method, f"{self.base_url}{path}", data=body or None, timeout=self.timeout,
-                                             headers={**signed_headers(self.key_id, self.secret, body), **(headers or {})}) as response:
+            async with self._session.request(method, url, data=body or None, timeout=self.timeout, headers={**signed, **(headers or {})}) as response:
                 text = await response.text()
                 status, retry_after = response.status, _retry_after(response.headers.get("Retry-After"))
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from gateway.signing import signed_headers
 
@@ -34,19 +35,24 @@ def encode_multipart(fields: dict[str, str], filename: str, content: bytes) -> t
 
 
 class SignedClient:
-    """Signs every request as INTEGRATION.md section 1 says; takes an injected ClientSession."""
+    """Signs every request as INTEGRATION.md section 1 says (v2 unless told v1); takes an injected ClientSession."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, key_id: str, secret: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, key_id: str, secret: str, *, version: int = 2) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.key_id = key_id
         self.secret = secret
+        self.version = version
 
     async def _request(self, method: str, path: str, body: bytes = b"", content_type: str | None = None) -> Answer:
-        headers = signed_headers(self.key_id, self.secret, body)
+        url = URL(self.base_url + path)  # percent-encoded once here; what is signed is what goes on the request line
+        if self.version == 2:
+            headers = signed_headers(self.key_id, self.secret, body, method=method, target=url.raw_path_qs)
+        else:
+            headers = signed_headers(self.key_id, self.secret, body)
         if content_type:
             headers["Content-Type"] = content_type
-        async with self.session.request(method, self.base_url + path, data=io.BytesIO(body) if body else None, headers=headers) as response:
+        async with self.session.request(method, url, data=io.BytesIO(body) if body else None, headers=headers) as response:
             text = await response.text()
             try:
                 payload: Any = json.loads(text) if text else None

@@ -42,6 +42,8 @@ class SimulatorState:
     pages_served: int = 0
     feedback: dict[str, dict[str, Any]] = field(default_factory=dict)
     feedback_requests: int = 0
+    seen: set[str] = field(default_factory=set)  # replay keys of the requests accepted
+    signatures: list[int] = field(default_factory=list)  # the signature version of each accepted request
     feedback_log: list[tuple[str | None, str]] = field(default_factory=list)  # (Idempotency-Key, fault or "ok") per request
 
 
@@ -62,7 +64,12 @@ def _index(cursor: str | None) -> int:
 
 def _check_signature(request: web.Request, body: bytes, state: SimulatorState) -> None:
     try:
-        verify(request.headers, body, state.keys, window_s=300)
+        verified = verify(request.headers, body, state.keys, window_s=300, method=request.method, target=request.raw_path)
+        if verified.replay_key is not None:  # as the contract asks of a command center too: a nonce or a v1 POST once
+            if verified.replay_key in state.seen:
+                raise Unauthorized("this signature was already used (replay); sign every request afresh")
+            state.seen.add(verified.replay_key)
+        state.signatures.append(verified.version)
     except Unauthorized as exc:
         raise web.HTTPUnauthorized(text=json.dumps({"title": "Unauthorized", "status": 401, "detail": exc.detail}), content_type="application/problem+json") from exc
 

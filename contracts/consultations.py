@@ -5,11 +5,13 @@ each with exactly one of the three outcomes. Table 2 (附表2) is the month's su
 """
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.reports import Period  # the same from…to as a report's period
 
@@ -26,7 +28,17 @@ OUTCOME_NAMES = {
     Outcome.unresolved: "未解决但后续可形成社情民意信息或提案",
 }
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must be one line: no line breaks, tabs or control characters (it is used in email subjects and file names)")
+    return value
+
+
+OneLine = AfterValidator(_one_line)
+Name = Annotated[str, Field(min_length=1, max_length=100), OneLine]
 
 
 class ConsultationItem(BaseModel):
@@ -36,10 +48,10 @@ class ConsultationItem(BaseModel):
 
     text: Annotated[str, Field(min_length=1, max_length=1000, description="协商议事具体事项")]
     outcome: Outcome = Field(description="Exactly one: on_site (现场解决), short_term (短期内可协调解决), unresolved (未解决但后续可形成社情民意信息或提案).")
-    clue_ids: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=50, description="Clue ids (C000001-002) this item dealt with.")
-    ticket_nos: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=200, description="Hotline ticket numbers this item dealt with.")
-    responsible: Annotated[str, Field(max_length=100)] | None = Field(None, description="Who answers for this item (责任人).")
-    assigned_unit: Annotated[str, Field(max_length=200)] | None = Field(None, description="The unit it was handed to (交办单位), for supervision.")
+    clue_ids: list[Annotated[str, Field(max_length=40), OneLine]] = Field(default_factory=list, max_length=50, description="Clue ids (C000001-002) this item dealt with.")
+    ticket_nos: list[Annotated[str, Field(max_length=64), OneLine]] = Field(default_factory=list, max_length=200, description="Hotline ticket numbers this item dealt with.")
+    responsible: Annotated[str, Field(max_length=100), OneLine] | None = Field(None, description="Who answers for this item (责任人).")
+    assigned_unit: Annotated[str, Field(max_length=200), OneLine] | None = Field(None, description="The unit it was handed to (交办单位), for supervision.")
 
 
 class Consultation(BaseModel):
@@ -47,18 +59,18 @@ class Consultation(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    activity_id: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+    activity_id: Annotated[str, Field(min_length=1, max_length=100), OneLine] | None = Field(
         None, description="The workstation's own id of the activity; filing again with the same id (or the same date and topic) is a revision.")
-    workstation: Annotated[str, Field(min_length=1, max_length=200, description="站（室）或活动组")]
-    committee: Annotated[str, Field(max_length=64)] | None = Field(None, description="Committee id; default: the committee whose workstations list this one.")
+    workstation: Annotated[str, Field(min_length=1, max_length=200, description="站（室）或活动组"), OneLine]
+    committee: Annotated[str, Field(max_length=64), OneLine] | None = Field(None, description="Committee id; default: the committee whose workstations list this one.")
     period: Period = Field(description="活动时间（自…至…）")
     activity_date: date | None = Field(None, description="The day the activity ended (the 3 working days run from it); default period.end.")
-    topic: Annotated[str, Field(min_length=1, max_length=300, description="协商议事主题")]
+    topic: Annotated[str, Field(min_length=1, max_length=300, description="协商议事主题"), OneLine]
     members: list[Name] = Field(default_factory=list, max_length=200, description="参加委员")
     items: list[ConsultationItem] = Field(default_factory=list, max_length=100)
     planned: bool = Field(False, description="Announces an activity (no items yet): its Table 1 is then expected by the due date and chased if missing.")
-    responsible_person: Annotated[str, Field(max_length=100)] | None = Field(None, description="委员工作站（室）或活动组负责人")
-    committee_director: Annotated[str, Field(max_length=100)] | None = Field(None, description="委室主任")
+    responsible_person: Annotated[str, Field(max_length=100), OneLine] | None = Field(None, description="委员工作站（室）或活动组负责人")
+    committee_director: Annotated[str, Field(max_length=100), OneLine] | None = Field(None, description="委室主任")
     filled_on: date | None = Field(None, description="填表日期")
 
     @model_validator(mode="after")
@@ -97,8 +109,8 @@ class SupervisionUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assigned_unit: Annotated[str, Field(max_length=200)] | None = None
-    supervisor: Annotated[str, Field(max_length=100)] | None = None
+    assigned_unit: Annotated[str, Field(max_length=200), OneLine] | None = None
+    supervisor: Annotated[str, Field(max_length=100), OneLine] | None = None
     progress: Annotated[str, Field(max_length=2000)] | None = None
     problems: Annotated[str, Field(max_length=2000)] | None = None
     way_forward: Annotated[str, Field(max_length=2000)] | None = None

@@ -68,6 +68,7 @@ class Gateway:
     mailer: Mailer
     stages: Stages
     metrics: Metrics = field(default_factory=Metrics)
+    _feedback_center: CommandCenterClient | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -95,7 +96,8 @@ class Gateway:
             raise ConfigError(f"the {what} needs the command center's address and a key: " + (
                 "set GATEWAY_PULL_URL and GATEWAY_PULL_KEY (keyid:secret)" if what == "pull" else
                 "set GATEWAY_FEEDBACK_URL and GATEWAY_FEEDBACK_KEY=keyid:secret (or GATEWAY_PULL_URL and GATEWAY_PULL_KEY, used by default)"))
-        return CommandCenterClient(url, key_id, secret, what=what, timeout_s=timeout_s, max_attempts=max_attempts, backoff_s=backoff_s)
+        return CommandCenterClient(url, key_id, secret, what=what, timeout_s=timeout_s, max_attempts=max_attempts, backoff_s=backoff_s,
+                                   signature=self.settings.command_center_signature)
 
     @property
     def pull_source(self) -> str | None:
@@ -115,9 +117,10 @@ class Gateway:
     def feedback(self) -> Feedback:
         """What `push_month` needs, from GATEWAY_FEEDBACK_URL/KEY (default the pull's); ConfigError without them."""
         s = self.settings
-        center = self._center(s.feedback_url or s.pull_url, s.feedback_key or s.pull_key, what="feedback", timeout_s=s.feedback_timeout_s,
-                              max_attempts=s.feedback_max_attempts, backoff_s=s.feedback_backoff_s)
-        return Feedback(self.uow.session_factory, center, self.metrics)
+        if self._feedback_center is None:  # one client per gateway: its v1 signatures never repeat within a second
+            self._feedback_center = self._center(s.feedback_url or s.pull_url, s.feedback_key or s.pull_key, what="feedback",
+                                                 timeout_s=s.feedback_timeout_s, max_attempts=s.feedback_max_attempts, backoff_s=s.feedback_backoff_s)
+        return Feedback(self.uow.session_factory, self._feedback_center, self.metrics)
 
     def probes(self) -> dict[str, tuple[Probe, str]]:
         """What /readyz checks: name → (probe, where)."""

@@ -11,6 +11,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.reports = Counter("gateway_reports_received_total", "Reports accepted, by client and kind.", ["client", "kind"], registry=self.registry)
         self.records = Counter("gateway_records_total", "Records by outcome at intake.", ["outcome"], registry=self.registry)
+        self.sweep_failures = Counter("gateway_sweep_failures_total", "Items a sweep could not handle (logged; the sweep went on with the others), by task.", ["task"], registry=self.registry)
+        self.signatures = Counter("gateway_signatures_total", "Signed requests accepted, by signature version (v1 can be turned off when its count stays 0).", ["version"], registry=self.registry)
         self.requests_rejected = Counter("gateway_requests_rejected_total", "Requests refused, by HTTP status.", ["status"], registry=self.registry)
         self.stages = Counter("gateway_pipeline_steps_total", "Pipeline steps finished, by stage.", ["stage"], registry=self.registry)
         self.delivery = Counter("gateway_deliveries_total", "Packet deliveries by result.", ["result"], registry=self.registry)

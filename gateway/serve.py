@@ -14,7 +14,7 @@ from gateway.bootstrap import Gateway
 from gateway.delivery.notices import chase_unacknowledged, send_digest, send_due
 from gateway.intake.drop_folder import DropFolder
 from gateway.intake.pull_sync import next_run, sync_once
-from gateway.intake.receive import forget_signatures
+from gateway.nonces import forget as forget_signatures
 from gateway.loop.feedback_push import push_month, retry_pending
 from gateway.loop.supervision import chase_consultations
 from gateway.loop.table2 import previous_month
@@ -27,13 +27,20 @@ log = logging.getLogger(__name__)
 def _housekeeping(gateway: Gateway) -> None:
     """The sweep's round: stalled steps again, the reminders, notices due, feedback not yet landed, old signatures forgotten."""
     s = gateway.settings
-    gateway.dispatcher.sweep(s.stalled_after_s)
-    chase_unacknowledged(gateway.mailer, gateway.routing, gateway.ack_links, chase_after_h=s.ack_chase_after_h)
-    chase_consultations(gateway.mailer, gateway.routing)
-    send_due(gateway.mailer)
-    if s.feedback_url or s.pull_url:
-        retry_pending(gateway.feedback())
-    forget_signatures(gateway.uow.session_factory, older_than=timedelta(seconds=2 * s.signature_window_s))
+    tasks: list[tuple[str, Callable[[], object]]] = [
+        ("redispatch", lambda: gateway.dispatcher.sweep(s.stalled_after_s)),
+        ("chase", lambda: chase_unacknowledged(gateway.mailer, gateway.routing, gateway.ack_links, chase_after_h=s.ack_chase_after_h)),
+        ("urge", lambda: chase_consultations(gateway.mailer, gateway.routing)),
+        ("notice", lambda: send_due(gateway.mailer)),
+        ("feedback", lambda: retry_pending(gateway.feedback()) if s.feedback_url or s.pull_url else None),
+        ("signatures", lambda: forget_signatures(gateway.uow.session_factory, older_than=timedelta(seconds=2 * s.signature_window_s))),
+    ]
+    for task, run in tasks:  # one task that fails does not stop the others
+        try:
+            run()
+        except Exception:
+            log.exception("sweep task %s failed; the others went on", task)
+            gateway.metrics.sweep_failures.labels(task).inc()
 
 
 async def _sweep_forever(gateway: Gateway) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest accepted request body or upload (413 above).")
     body_timeout_s: float = Field(60.0, gt=0, description="How long a request body may take to arrive (408 after).")
     signature_window_s: int = Field(300, description="How far a request's timestamp may be from now.")
+    accept_signature_v1: bool = Field(True, description="Accept signature v1 (sha256=…) beside v2; turn off once gateway_signatures_total{version=\"1\"} stays at 0.")
+    command_center_signature: Literal["v1", "v2"] = Field("v1", description="How the gateway signs its calls to the command center (pull, feedback): v2 once it accepts v2.")
+    metrics_token: str | None = Field(None, description="Bearer token for /metrics and the details of /readyz on the API port; unset: only from this host (127.0.0.1, ::1).")
     worker_threads: int = Field(4, description="Worker threads per worker process (in-process workers too).")
     retry_min_backoff_ms: int = Field(5_000, description="First retry delay of a failed pipeline step.")
     retry_max_backoff_ms: int = Field(30 * 60_000, description="Longest retry delay (FixMyStreet-like: then every 30 min).")
@@ -120,16 +123,37 @@ class Settings(BaseSettings):
         return key_id, secret
 
 
+ROLES = ("command_center", "workstation", "office")
+
+
 class ClientKey(BaseModel):
-    """A client of the push API (a command center) and its live secrets (two during rotation)."""
+    """A client of the API, its role and its live secrets (two during rotation).
+
+    command_center: pushes reports and reads what it pushed (reports, their work
+    orders and clues); workstation (with `workstation`): files Table 1s and reads
+    its own Table 1s and supervision entries; office: everything the workstations
+    may do, for every workstation, and reads every report.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    key_id: Annotated[str, Field(min_length=1, max_length=64)]
+    key_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
     secrets: Annotated[list[Annotated[str, Field(min_length=16)]], Field(min_length=1, max_length=2)]
     revoked: bool = False
     name: str | None = None
+    role: Literal["command_center", "workstation", "office"] | None = Field(
+        None, description="command_center (the default), workstation (the default when `workstation` is set) or office.")
     workstation: str | None = Field(None, description="A workstation's key: it files and reads Table 1s of this workstation only.")
+
+    @model_validator(mode="after")
+    def _role(self) -> "ClientKey":
+        if self.role is None:
+            self.role = "workstation" if self.workstation else "command_center"
+        if self.role == "workstation" and not self.workstation:
+            raise ValueError(f"key {self.key_id!r} has role workstation: say which (workstation: 梨园镇委员工作站)")
+        if self.role != "workstation" and self.workstation:
+            raise ValueError(f"key {self.key_id!r} names a workstation but has role {self.role}: a workstation's key has role workstation")
+        return self
 
 
 class ScreeningPattern(BaseModel):

@@ -7,7 +7,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from connectors.http.multipart import parse_form
-from connectors.http.views import GATEWAY, _query, _read_body, _signed_body, _verify, in_thread, json_response, parse_json
+from connectors.http.views import GATEWAY, LOOP, _query, _read_body, _signed_body, authenticate, in_thread, json_response, parse_json
 from contracts.consultations import Consultation as Table1
 from contracts.consultations import ConsultationReceipt, SupervisionUpdate
 from gateway.loop.supervision import update_supervision
@@ -38,13 +38,13 @@ async def _file(request: web.Request, client_id: str, document: Table1, source: 
 
 
 async def post_consultation(request: web.Request) -> web.Response:
-    body, verified = await _signed_body(request, "application/json", "send the Table 1 as application/json; charset=utf-8; the .xlsx form goes to /api/v1/consultations/upload")
+    body, verified = await _signed_body(request, "application/json", "send the Table 1 as application/json; charset=utf-8; the .xlsx form goes to /api/v1/consultations/upload", LOOP)
     _query(request)
     return await _file(request, verified.client_id, _model(Table1, parse_json(body)), "api")
 
 
 async def upload_consultation(request: web.Request) -> web.Response:
-    body, verified = await _signed_body(request, "multipart/form-data", "upload the filled 附表1 as multipart/form-data, field file")
+    body, verified = await _signed_body(request, "multipart/form-data", "upload the filled 附表1 as multipart/form-data, field file", LOOP)
     _query(request)
     fields, files = parse_form(request.headers["Content-Type"], body)
     upload = files.get("file")
@@ -58,7 +58,7 @@ async def upload_consultation(request: web.Request) -> web.Response:
 
 async def get_consultation(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
-    verified = _verify(request, await _read_body(request))
+    verified = await authenticate(request, await _read_body(request), LOOP)
     _query(request)
 
     def load() -> dict[str, Any]:
@@ -70,7 +70,7 @@ async def get_consultation(request: web.Request) -> web.Response:
 
 async def patch_supervision(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
-    body, verified = await _signed_body(request, "application/json", "send the update as application/json; charset=utf-8")
+    body, verified = await _signed_body(request, "application/json", "send the update as application/json; charset=utf-8", LOOP)
     _query(request)
     update = _model(SupervisionUpdate, parse_json(body))
 

@@ -11,13 +11,19 @@ from contracts.consultations import Consultation, ConsultationReceipt, Supervisi
 from contracts.status import ClueStatus, Health, ReportStatus, WorkOrderStatus
 
 REF = "#/components/schemas/{model}"
-SIGNED = [{"keyId": [], "timestamp": [], "signature": []}]
+SIGNED = [{"keyId": [], "timestamp": [], "nonce": [], "signature": []}, {"keyId": [], "timestamp": [], "signature": []}]
 SIGNING_TEXT = (
-    "Every request under /api/v1 is signed: `X-Gateway-Key-Id: <key id>`, `X-Gateway-Timestamp: <unix seconds>` and "
-    "`X-Gateway-Signature: sha256=<hex HMAC-SHA256 of \"<timestamp>.<raw body>\" under the key's secret>` "
-    "(the raw body is empty for GET). A timestamp more than 300 s off, a wrong signature, an unknown or revoked key, "
-    "or a signature already used (a replay) get 401 and nothing is stored. A resend must be signed afresh."
+    "Every request under /api/v1 is signed with `X-Gateway-Key-Id: <key id>` and `X-Gateway-Timestamp: <unix seconds>`, and either "
+    "signature v2: `X-Gateway-Nonce: <16–64 of A–Z a–z 0–9 _ ->` and "
+    "`X-Gateway-Signature: v2=<hex HMAC-SHA256 of \"<timestamp>.<nonce>.<METHOD>.<path>?<query>.<raw body>\">` "
+    "(path and query exactly as on the request line; the `?` always there), or signature v1: "
+    "`X-Gateway-Signature: sha256=<hex HMAC-SHA256 of \"<timestamp>.<raw body>\">` (unless the deployment turned v1 off). "
+    "The raw body is empty for GET. A timestamp more than 300 s off, a wrong signature, an unknown or revoked key, a v2 nonce "
+    "seen before, or a v1 POST or PATCH seen before (a replay) get 401 and nothing is stored; a key whose role may not use the "
+    "endpoint gets 403 (command-center keys push and read their own reports; workstation and office keys file Table 1s and "
+    "update supervision entries). A resend must be signed afresh."
 )
+FORBIDDEN = "This key's role may not use this endpoint (a workstation key on the command center's endpoints, or the reverse)."
 
 
 def _problem(ref: str, description: str) -> dict[str, Any]:
@@ -34,6 +40,7 @@ def build_openapi() -> dict[str, Any]:
     ref = {model: refs[(model, mode)]["$ref"] for model, mode in models}  # type: ignore[index]
     problem = ref[Problem]
     unauthorized = _problem(problem, "Not signed, badly signed, stale, replayed, or an unknown or revoked key.")
+    forbidden = _problem(problem, FORBIDDEN)
     report_link = {"ReportStatus": {"operationId": "reportStatus", "parameters": {"report_id": "$response.body#/report_id"}}}
     receipt_responses = {
         "202": {"description": "Stored durably; processing has started.", "content": {"application/json": {"schema": {"$ref": ref[Receipt]}}},
@@ -41,6 +48,7 @@ def build_openapi() -> dict[str, Any]:
         "200": {"description": "The same report was received before: the original receipt, with duplicate true.",
                 "content": {"application/json": {"schema": {"$ref": ref[Receipt]}}}},
         "401": unauthorized,
+        "403": forbidden,
         "409": _problem(problem, "The same report_id was received before with a different body."),
         "413": _problem(problem, "The body is larger than the configured limit."),
         "415": _problem(problem, "Wrong content type."),
@@ -56,7 +64,7 @@ def build_openapi() -> dict[str, Any]:
         "200": {"description": "A revision, or the same document again (nothing changed).",
                 "content": {"application/json": {"schema": {"$ref": ref[ConsultationReceipt]}}}},
         "401": unauthorized,
-        "403": _problem(problem, "This workstation's key cannot file for another workstation."),
+        "403": _problem(problem, FORBIDDEN + " Or a workstation's key filing for another workstation."),
         "413": _problem(problem, "The body is larger than the configured limit."),
         "415": _problem(problem, "Wrong content type."),
         "422": _problem(problem, "Not valid (every problem named, with the form's row for a spreadsheet), or links to unknown clues or tickets."),
@@ -91,6 +99,7 @@ def build_openapi() -> dict[str, Any]:
             "securitySchemes": {
                 "keyId": {"type": "apiKey", "in": "header", "name": "X-Gateway-Key-Id"},
                 "timestamp": {"type": "apiKey", "in": "header", "name": "X-Gateway-Timestamp"},
+                "nonce": {"type": "apiKey", "in": "header", "name": "X-Gateway-Nonce", "description": "Signature v2: a new one for every request."},
                 "signature": {"type": "apiKey", "in": "header", "name": "X-Gateway-Signature", "description": SIGNING_TEXT},
             },
         },
@@ -128,6 +137,7 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The report's status.", "content": {"application/json": {"schema": {"$ref": ref[ReportStatus]}}}},
                         "401": unauthorized,
+                        "403": forbidden,
                         "404": _problem(problem, "No such report from this client."),
                     },
                 }
@@ -141,6 +151,7 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The work order.", "content": {"application/json": {"schema": {"$ref": ref[WorkOrderStatus]}}}},
                         "401": unauthorized,
+                        "403": forbidden,
                         "404": _problem(problem, "No such work order."),
                     },
                 }
@@ -154,6 +165,7 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The clue.", "content": {"application/json": {"schema": {"$ref": ref[ClueStatus]}}}},
                         "401": unauthorized,
+                        "403": forbidden,
                         "404": _problem(problem, "No such clue of a report from this client."),
                     },
                 }
@@ -192,6 +204,7 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The Table 1.", "content": {"application/json": {"schema": {"type": "object"}}}},
                         "401": unauthorized,
+                        "403": forbidden,
                         "404": _problem(problem, "No such Table 1 for this key (another workstation's is not shown)."),
                     },
                 }
@@ -206,6 +219,7 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The entry as it is now.", "content": {"application/json": {"schema": {"type": "object"}}}},
                         "401": unauthorized,
+                        "403": forbidden,
                         "404": _problem(problem, "No such entry for this key."),
                         "415": _problem(problem, "Wrong content type."),
                         "422": _problem(problem, "Not valid, or the entry was withdrawn."),

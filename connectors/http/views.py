@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -15,10 +16,11 @@ from sqlalchemy.orm import Session
 from connectors.http.multipart import parse_form
 from gateway.ops.health import readiness
 from gateway.bootstrap import Gateway
-from gateway.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed
+from gateway.errors import Forbidden, PayloadTooLarge, RequestTimeout, Unauthorized, UnsupportedMediaType, ValidationFailed
 from gateway.intake.report_files import SUFFIXES, report_from_file
 from gateway.intake.receive import ReceiveReport, Received
 from gateway.intake.group_commit import IntakeWriter
+from gateway.nonces import claim
 from gateway.signing import Verified, verify
 from gateway.ops.status import clue_status, report_status, work_order_status
 
@@ -32,9 +34,36 @@ async def in_thread(fn: Callable[[], T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, fn)
 
 
-def _verify(request: web.Request, body: bytes) -> Verified:
+COMMAND_CENTER = frozenset({"command_center"})
+READERS = frozenset({"command_center", "office"})
+LOOP = frozenset({"workstation", "office"})
+ROLE_NAMES = {"command_center": "command center", "workstation": "workstation", "office": "office"}
+
+
+async def authenticate(request: web.Request, body: bytes, roles: frozenset[str], *, claim_nonce: bool = True) -> Verified:
+    """Who signed (401 otherwise), whether that key's role may use this endpoint (403), and the replay check (401).
+
+    The nonce (v2) or the signature of a state-changing v1 request is claimed in the
+    shared store before the request is handled; a report push (claim_nonce=False)
+    remembers it in the transaction that stores the report instead.
+    """
     gw = request.app[GATEWAY]
-    return verify(request.headers, body, gw.clients, window_s=gw.settings.signature_window_s)
+    verified = verify(request.headers, body, gw.clients, window_s=gw.settings.signature_window_s, method=request.method,
+                      target=request.raw_path, accept_v1=gw.settings.accept_signature_v1)
+    gw.metrics.signatures.labels(str(verified.version)).inc()
+    role = gw.clients[verified.client_id].role or "command_center"
+    if role not in roles:
+        allowed = " or ".join(ROLE_NAMES[r] for r in sorted(roles))
+        raise Forbidden(f"{request.method} {request.path} is for {allowed} keys; key {verified.client_id!r} is a {ROLE_NAMES[role]} key")
+    if claim_nonce and verified.replay_key is not None:
+        replay_key = verified.replay_key
+        await in_thread(lambda: claim(gw.uow.session_factory, replay_key))
+    return verified
+
+
+def own_client(request: web.Request, verified: Verified) -> str | None:
+    """Whose records this key may read: its own (command center), or everyone's (None: the office)."""
+    return None if request.app[GATEWAY].clients[verified.client_id].role == "office" else verified.client_id
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -62,6 +91,11 @@ def parse_json(body: bytes) -> Any:
             f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             errors=[{"loc": ["body"], "msg": exc.msg}],
         ) from exc
+    except RecursionError:
+        raise ValidationFailed("the JSON is nested too deep; a report is at most a few levels deep",
+                               errors=[{"loc": ["body"], "msg": "nested too deep"}]) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ValidationFailed(f"the JSON holds a value no report has ({exc})", errors=[{"loc": ["body"], "msg": "value out of range"}]) from None
 
 
 def json_response(data: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
@@ -103,25 +137,27 @@ async def _receive(request: web.Request, cmd: ReceiveReport, started: float) -> 
     return json_response(receipt, status=202 if result.created else 200)
 
 
-async def _signed_body(request: web.Request, content_type: str, advice: str) -> tuple[bytes, Verified]:
-    """Content type first (415), then the size (413, before reading), then the signature over the raw body (401)."""
+async def _signed_body(request: web.Request, content_type: str, advice: str, roles: frozenset[str], *,
+                       claim_nonce: bool = True) -> tuple[bytes, Verified]:
+    """Content type first (415), then the size (413, before reading), then the signature over the raw body (401) and the role (403)."""
     if request.content_type != content_type:
         raise UnsupportedMediaType(f"{advice} (got {request.content_type or 'none'})")
     body = await _read_body(request)
-    return body, _verify(request, body)
+    return body, await authenticate(request, body, roles, claim_nonce=claim_nonce)
 
 
 async def post_report(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    body, verified = await _signed_body(request, "application/json", "send the report as application/json; charset=utf-8; files go to /api/v1/reports/upload")
+    body, verified = await _signed_body(request, "application/json", "send the report as application/json; charset=utf-8; files go to /api/v1/reports/upload",
+                                        COMMAND_CENTER, claim_nonce=False)
     data = parse_json(body)
-    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.signature, partial=_partial(request), source="push")
+    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.replay_key, partial=_partial(request), source="push")
     return await _receive(request, cmd, started)
 
 
 async def upload_report(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    body, verified = await _signed_body(request, "multipart/form-data", "upload a file as multipart/form-data")
+    body, verified = await _signed_body(request, "multipart/form-data", "upload a file as multipart/form-data", COMMAND_CENTER, claim_nonce=False)
     fields, files = parse_form(request.headers["Content-Type"], body)
     upload = files.get("file")
     if upload is None:
@@ -136,36 +172,37 @@ async def upload_report(request: web.Request) -> web.Response:
         )
 
     data, rows = await in_thread(build)
-    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.signature, partial=_partial(request), source="upload", row_numbers=rows)
+    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.replay_key, partial=_partial(request), source="upload", row_numbers=rows)
     return await _receive(request, cmd, started)
 
 
-async def _signed_read(request: web.Request, load: Callable[[Session, Verified], BaseModel]) -> web.Response:
-    """A signed GET: verify, refuse a query it does not take, read in a worker thread, answer JSON."""
+async def _signed_read(request: web.Request, load: Callable[[Session, str | None], BaseModel]) -> web.Response:
+    """A signed GET by a command center (its own records) or the office (all): verify, refuse a query it does not take, read, answer JSON."""
     gw = request.app[GATEWAY]
-    verified = _verify(request, await _read_body(request))
+    verified = await authenticate(request, await _read_body(request), READERS)
     _query(request)
+    client = own_client(request, verified)
 
     def run() -> BaseModel:
         with gw.uow.read_session() as session:
-            return load(session, verified)
+            return load(session, client)
 
     return json_response(await in_thread(run))
 
 
 async def get_report(request: web.Request) -> web.Response:
     routing, report_id = request.app[GATEWAY].routing, request.match_info["report_id"]
-    return await _signed_read(request, lambda session, verified: report_status(session, verified.client_id, report_id, routing))
+    return await _signed_read(request, lambda session, client: report_status(session, client, report_id, routing))
 
 
 async def get_work_order(request: web.Request) -> web.Response:
     routing, ticket_no = request.app[GATEWAY].routing, request.match_info["ticket_no"]
-    return await _signed_read(request, lambda session, _: work_order_status(session, ticket_no, routing))
+    return await _signed_read(request, lambda session, client: work_order_status(session, client, ticket_no, routing))
 
 
 async def get_clue(request: web.Request) -> web.Response:
     routing, clue_id = request.app[GATEWAY].routing, request.match_info["clue_id"]
-    return await _signed_read(request, lambda session, verified: clue_status(session, verified.client_id, clue_id, routing))
+    return await _signed_read(request, lambda session, client: clue_status(session, client, clue_id, routing))
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -178,9 +215,23 @@ async def healthz(request: web.Request) -> web.Response:
 
     try:
         database = await in_thread(check)
-    except Exception as exc:  # a health check answers; it does not raise
-        return json_response({"status": "failing", "database": str(exc)}, status=503)
+    except Exception as exc:  # a health check answers; it does not raise (and tells the anonymous nothing of the database)
+        log.warning("healthz: the database does not answer: %s", exc)
+        return json_response({"status": "failing", "database": str(exc) if trusted(request) else "not answering"}, status=503)
     return json_response({"status": "ok", "database": database, "broker": "embedded" if gw.embedded else "external"})
+
+
+def trusted(request: web.Request) -> bool:
+    """May this caller see the internals (metric labels with key ids, hosts, error texts)?
+
+    With GATEWAY_METRICS_TOKEN set: only with `Authorization: Bearer <token>`. Without it:
+    only from this host (127.0.0.1, ::1); behind a proxy on the same host, set the token.
+    """
+    token = request.app[GATEWAY].settings.metrics_token
+    if token:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode())
+    return request.remote in ("127.0.0.1", "::1")
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -188,12 +239,17 @@ async def readyz(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     checks = await in_thread(lambda: readiness(gw.probes(), cache_key=id(gw)))
     ready = all(c.ok for c in checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": {name: {"ok": c.ok, "detail": c.detail} for name, c in checks.items()}}
+    # The anonymous learn whether each dependency is usable, not where it is or what it answered.
+    detail = trusted(request)
+    body = {"status": "ready" if ready else "not ready",
+            "checks": {name: {"ok": c.ok, **({"detail": c.detail} if detail else {})} for name, c in checks.items()}}
     return json_response(body, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
+    if not trusted(request):
+        raise Unauthorized("the metrics are for the operators' Prometheus: send Authorization: Bearer <GATEWAY_METRICS_TOKEN>")
 
     def from_database() -> None:
         # State, not events: read from the database at scrape time (docs/operations.md).

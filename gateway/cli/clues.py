@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.markup import escape
+from gateway.ops.terminal import terminal
 from rich.table import Table
 from sqlalchemy import select
 
@@ -21,20 +20,20 @@ def cmd_list(args: argparse.Namespace) -> int:
             if args.report:
                 query = query.where(Report.report_id == args.report)
                 if session.scalar(select(Report.id).where(Report.report_id == args.report)) is None:
-                    Console(stderr=True).print(f"no report {escape(args.report)!r}; `gateway packets list` shows the reports that have packets")
+                    terminal(stderr=True).print(f"no report {args.report!r}; `gateway packets list` shows the reports that have packets")
                     return 1
             rows = session.execute(query.order_by(Clue.report_pk.desc(), Clue.rank, Clue.id).limit(args.limit)).all()
-        table = Table(title="线索（按关注度排序）" + (f"：{escape(args.report)}" if args.report else ""))
+        table = Table(title="线索（按关注度排序）" + (f"：{args.report}" if args.report else ""))
         for column in ("rank", "clue", "report", "committee", "type", "title", "work orders", "citizens", "issues", "likes", "score", "keywords", "places"):
             table.add_column(column)
         for clue, report_id in rows:
             places = "、".join(f"{p['place']}({p['count']})" for p in (clue.named_places or [])[:3]) or "、".join(
                 f"{p['street']}({p['count']})" for p in clue.places[:3])
             shared = f"（共同：{'、'.join(clue.shared_with)}）" if clue.shared_with else ""
-            table.add_row(str(clue.rank), clue.clue_id, escape(report_id), clue.committee_id + shared, CLUE_TYPES.get(clue.clue_type, clue.clue_type),
-                          escape(clue.title), str(clue.work_order_count), str(clue.citizen_count), str(clue.issue_count), str(clue.likes),
-                          f"{clue.score:.1f}", escape("、".join(clue.keywords or [])), escape(places))
-        Console().print(table)
+            table.add_row(str(clue.rank), clue.clue_id, (report_id), clue.committee_id + shared, CLUE_TYPES.get(clue.clue_type, clue.clue_type),
+                          (clue.title), str(clue.work_order_count), str(clue.citizen_count), str(clue.issue_count), str(clue.likes),
+                          f"{clue.score:.1f}", ("、".join(clue.keywords or [])), (places))
+        terminal().print(table)
     finally:
         gateway.close()
     return 0

@@ -5,7 +5,7 @@ import argparse
 import time
 from pathlib import Path
 
-from rich.console import Console
+from gateway.ops.terminal import terminal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from gateway.intake.file_import import FileMeta, import_file, meta_from_name
     from workers.runtime import WorkerRuntime
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     path = Path(args.file)
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")

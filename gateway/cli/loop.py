@@ -7,8 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
+from gateway.ops.terminal import terminal
 from rich.table import Table
 from sqlalchemy import select
 
@@ -36,7 +35,7 @@ def cmd_import_results(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
-    console = Console()
+    console = terminal()
     if path.suffix.lower() == ".xlsx":
         document = read_table1(path.read_bytes(), filename=path.name, activity_id=args.activity_id)
     elif path.suffix.lower() == ".json":
@@ -56,10 +55,10 @@ def cmd_import_results(args: argparse.Namespace) -> int:
         console.print(f"{path.name}: the same as {receipt.consultation_id} revision {receipt.revision}; nothing changed")
         return 0
     console.print(f"{path.name} → {receipt.consultation_id} revision {receipt.revision}: {receipt.workstation}, {receipt.items} item(s), "
-                  f"activity {receipt.activity_date}, due {receipt.due_on}, " + ("[red]late[/red]" if receipt.late else "on time")
+                  f"activity {receipt.activity_date}, due {receipt.due_on}, " + ("LATE" if receipt.late else "on time")
                   + (f"; supervision: {', '.join(receipt.supervision_ids)}" if receipt.supervision_ids else ""))
     if not receipt.calendar_official:
-        console.print("[yellow]the official calendar of that year is not known yet: the due date counts Monday to Friday plus GATEWAY_CALENDAR_FILE[/yellow]")
+        console.print("the official calendar of that year is not known yet: the due date counts Monday to Friday plus GATEWAY_CALENDAR_FILE", style="yellow")
     return 0
 
 
@@ -97,7 +96,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     from gateway.loop.table2 import previous_month
 
     gateway = bootstrap()
-    console = Console()
+    console = terminal()
     try:
         if args.feedback_command == "list":
             table = Table(title="反馈推送（feedback pushes）")
@@ -132,7 +131,7 @@ def cmd_supervision(args: argparse.Namespace) -> int:
     from gateway.loop.supervision import import_supervision_sheet, sheet_rows, supervision_sheet
 
     gateway = bootstrap()
-    console = Console()
+    console = terminal()
     try:
         if args.supervision_command in ("list", "export"):
             with gateway.uow.read_session() as session:
@@ -143,7 +142,7 @@ def cmd_supervision(args: argparse.Namespace) -> int:
                 for name in shown:
                     table.add_column(name)
                 for row in rows:
-                    table.add_row(*(escape(str(row.cells[name] or "")) for name in shown))
+                    table.add_row(*((str(row.cells[name] or "")) for name in shown))
                 console.print(table)
                 return 0
             Path(args.file).write_bytes(supervision_sheet(rows))
@@ -156,7 +155,7 @@ def cmd_supervision(args: argparse.Namespace) -> int:
         updated, problems = import_supervision_sheet(gateway.uow, path.read_bytes(), path.name)
         console.print(f"{args.file}: {updated} supervision entr{'y' if updated == 1 else 'ies'} updated", highlight=False)
         for p in problems:
-            console.print(f"[red]{escape(p)}[/red]", highlight=False)
+            console.print(p, style="red")
         return 1 if problems else 0
     finally:
         gateway.close()

@@ -5,7 +5,7 @@ import argparse
 from datetime import date, timedelta
 from pathlib import Path
 
-from rich.console import Console
+from gateway.ops.terminal import terminal
 from rich.table import Table
 from sqlalchemy import select
 
@@ -46,7 +46,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             for packet, report_id in session.execute(query):
                 table.add_row(packet.packet_id, report_id, packet.committee_id, packet.subject, STATE_NAMES.get(packet.state, packet.state),
                               _local(packet.created_at), _local(packet.acknowledged_at))
-        Console().print(table)
+        terminal().print(table)
     finally:
         gateway.close()
     return 0
@@ -72,7 +72,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from gateway.db.models import Delivery, DeliveryLog
 
     gateway = bootstrap()
-    console = Console()
+    console = terminal()
     try:
         packet, message = _render(gateway, args.packet_id)
         console.print(f"Subject: {message['Subject']}", highlight=False)

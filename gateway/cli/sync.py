@@ -7,7 +7,7 @@ import json
 import signal
 import threading
 
-from rich.console import Console
+from gateway.ops.terminal import terminal
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gateway.errors import GatewayError
@@ -17,7 +17,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from gateway.bootstrap import bootstrap
     from gateway.intake.pull_sync import SyncSummary, sync_once
 
-    console = Console(stderr=True)
+    console = terminal(stderr=True)
     gateway = bootstrap()
     totals = {"pages": 0, "reports": 0, "duplicates": 0, "rejected": 0}
     try:
@@ -33,7 +33,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
             summary = asyncio.run(sync_once(gateway.puller(), on_page=on_page, max_pages=args.max_pages))
     except GatewayError as exc:
-        console.print(f"[red]sync failed:[/red] {exc.detail}")
+        console.print(f"sync failed: {exc.detail}", style="red")
         console.print("It is recorded as a failed sync run (gateway_sync_failures_total); the cursor stays at the last stored page, so the next run resumes there.")
         return 1
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +26,9 @@ class TokenError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason  # "forged" or "expired"
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}")
 
 
 def _b64(data: bytes) -> str:
@@ -63,6 +67,8 @@ class AckLinks:
         return created_at + self.valid
 
     def verify(self, token: str, *, now: datetime | None = None) -> Acknowledged:
+        if not _TOKEN.fullmatch(token):  # anything else (non-ASCII, odd characters) is no link of ours, and never a crash
+            raise TokenError("forged", "this link is not one the gateway made")
         try:
             payload_text, signature = token.split(".")
             payload = _unb64(payload_text)

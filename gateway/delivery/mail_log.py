@@ -8,6 +8,7 @@ is one schedule (`RetryPolicy`); what a recipient's answer means is one rule
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -21,6 +22,7 @@ from gateway.metrics import Metrics
 from gateway.periods import SHANGHAI
 from gateway.ports import Clock, MailTransport, RecipientResult, system_clock
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 OPEN_STATES = ("pending", "sending", "retry")  # an email (to one recipient, or a notice) still to go out
 DELIVERED_STATES = ("delivered", "partial")  # a packet that reached at least one recipient
 PACKET_STATE_NAMES = {"pending": "待发送", "delivered": "已送达", "partial": "部分送达", "failed": "发送失败"}
@@ -63,6 +65,11 @@ def settle(result: RecipientResult | None, error: str | None, *, attempts: int, 
     return Settled("retry", reason, retry_at)
 
 
+def one_line(text: str) -> str:
+    """A header's text: line breaks, tabs and other control characters folded to one space (a subject made of stored text)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def unacknowledged_packets(cutoff: datetime) -> Select[tuple[Packet]]:
     """Packets delivered before `cutoff` that nobody has acknowledged (the reminder, the digest and the gauge)."""
     return select(Packet).where(Packet.state.in_(DELIVERED_STATES), Packet.acknowledged_at.is_(None), Packet.delivered_at < cutoff)
@@ -82,7 +89,7 @@ class Mailer:
 
     def compose(self, *, subject: str, recipients: list[str], message_id: str, text: str, html: str | None = None) -> EmailMessage:
         msg = EmailMessage()
-        msg["Subject"] = subject
+        msg["Subject"] = one_line(subject)
         msg["From"] = self.sender
         msg["To"] = ", ".join(recipients)
         msg["Date"] = format_datetime(self.clock().astimezone(SHANGHAI))

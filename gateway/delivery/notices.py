@@ -53,7 +53,14 @@ def send_due(mailer: Mailer, *, now: datetime | None = None) -> int:
         due = list(session.scalars(select(Notice.id).where(
             Notice.state.in_(OPEN_STATES), or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= now),
         ).order_by(Notice.id)))
-    return sum(_send_one(mailer, notice_pk) for notice_pk in due)
+    sent = 0
+    for notice_pk in due:
+        try:
+            sent += _send_one(mailer, notice_pk)
+        except Exception:  # one notice that cannot be sent must not hold back the others
+            log.exception("notice %s could not be sent; the other notices go on", notice_pk)
+            mailer.metrics.sweep_failures.labels("notice").inc()
+    return sent
 
 
 def _send_one(mailer: Mailer, notice_pk: int) -> bool:
@@ -111,18 +118,24 @@ def chase_unacknowledged(mailer: Mailer, routing: RoutingConfig, links: AckLinks
     with mailer.sessions() as session:
         overdue = session.scalars(unacknowledged_packets(now - timedelta(hours=chase_after_h)).where(Packet.chased_at.is_(None)).order_by(Packet.id)).all()
         for packet in overdue:
-            committee = routing.committee(packet.committee_id)
-            recipients = list(session.scalars(select(Delivery.recipient).where(Delivery.packet_pk == packet.id, Delivery.state == "sent")))
-            if recipients:
-                text = env.get_template("chase.txt.j2").render(
-                    committee=committee, packet=packet, sent_on=chinese_date(packet.delivered_at.astimezone(SHANGHAI).date()),
-                    url=links.url(packet.packet_id, packet.revision, packet.created_at),
-                )
-                message = mailer.compose(subject=f"【催阅】{packet.subject}", recipients=recipients,
-                                         message_id=f"<{packet.packet_id}.chase@{mailer.domain}>", text=text)
-                _store(session, key=f"chase:{packet.packet_id}", kind="chase", message=message, recipients=recipients)
-            packet.chased_at = now
-            session.commit()
+            try:
+                committee = routing.committee(packet.committee_id)
+                recipients = list(session.scalars(select(Delivery.recipient).where(Delivery.packet_pk == packet.id, Delivery.state == "sent")))
+                if recipients:
+                    text = env.get_template("chase.txt.j2").render(
+                        committee=committee, packet=packet, sent_on=chinese_date(packet.delivered_at.astimezone(SHANGHAI).date()),
+                        url=links.url(packet.packet_id, packet.revision, packet.created_at),
+                    )
+                    message = mailer.compose(subject=f"【催阅】{packet.subject}", recipients=recipients,
+                                             message_id=f"<{packet.packet_id}.chase@{mailer.domain}>", text=text)
+                    _store(session, key=f"chase:{packet.packet_id}", kind="chase", message=message, recipients=recipients)
+                packet.chased_at = now
+                session.commit()
+            except Exception:  # one packet's reminder must not stop the others'; tried again at the next sweep
+                session.rollback()
+                log.exception("reminder (催阅) for %s could not be made; the other reminders go on", packet.packet_id)
+                mailer.metrics.sweep_failures.labels("chase").inc()
+                continue
             mailer.metrics.chases.inc()
             chased.append(packet.packet_id)
     if chased:

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.delivery.mail_log import one_line
+from gateway.sheets import row_values
 from gateway.delivery.acknowledge import AckLinks
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.clues import type_name
@@ -188,11 +189,6 @@ XLSX_COLUMNS = [
 ]
 
 
-def _cell(value: object) -> object:
-    # Excel refuses control characters; a complaint text must never stop a packet.
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
 def packet_xlsx(view: PacketView) -> bytes:
     """One row per clue, header frozen, widths set, so it opens ready to read."""
     wb = Workbook()
@@ -205,13 +201,13 @@ def packet_xlsx(view: PacketView) -> bytes:
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         ws.column_dimensions[cell.column_letter].width = width
     for clue in view.clues:
-        ws.append([_cell(v) for v in [
+        ws.append(row_values([
             clue.clue_id, clue.type_name + ("（抄送）" if clue.copy else ""), clue.title, clue.reason, clue.committee,
             "、".join(clue.workstations), clue.work_orders, clue.issues, clue.citizens, clue.score, clue.places, clue.period, clue.trend,
             "\n".join(f"{i}. {s}" for i, s in enumerate(clue.samples, 1)),
             "、".join(clue.ticket_nos) + (f"等{clue.work_orders}件" if clue.work_orders > len(clue.ticket_nos) else ""),
             clue.rank or None, "、".join(clue.keywords), clue.named_places, clue.likes, clue.shared_with,
-        ]])
+        ]))
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -235,7 +231,7 @@ def render_email(view: PacketView, *, sender: str, recipients: list[str], messag
     if links is not None:
         ack = AckLink(links.url(view.packet_id, view.revision, date), chinese_date(links.expires_at(date).astimezone(SHANGHAI).date()))
     msg = EmailMessage()
-    msg["Subject"] = view.subject
+    msg["Subject"] = one_line(view.subject)
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(date.astimezone(SHANGHAI))

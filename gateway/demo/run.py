@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from rich.console import Console
+from gateway.ops.terminal import terminal
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -153,7 +153,7 @@ async def _file_results(url: str, gateway: Any, console: Console, activity: date
                 console.print(f"附表1 from {station} ({key_id}): {answer.body['consultation_id']}, due {answer.body['due_on']}, "
                               + ("late" if answer.body["late"] else "on time") + f", supervision {', '.join(answer.body['supervision_ids']) or '—'}")
             else:
-                console.print(f"[red]附表1 from {station} refused: {answer.status} {answer.body}[/red]")
+                console.print(f"附表1 from {station} refused: {answer.status} {answer.body}", style="red")
     return receipts
 
 
@@ -167,20 +167,21 @@ async def _pull(gateway: Any, console: Console, simulator_url: str) -> Any:
 
 
 def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
-    console = Console()
+    console = terminal()
     run_dir = base_dir / datetime.now().strftime("run-%Y%m%d-%H%M%S")
     secret = secrets.token_hex(24)
     monday = date.fromisoformat(week_start) if week_start else _last_monday(date.today())
     if monday.weekday() != 0:
         raise ConfigError(f"--week-start {monday} is not a Monday")
-    console.print(f"[bold]Embedded gateway[/bold] in {run_dir} (SQLite, in-process workers, mail to .eml files unless GATEWAY_SMTP_URL is set)")
+    console.print(f"Embedded gateway in {run_dir} (SQLite, in-process workers, mail to .eml files unless GATEWAY_SMTP_URL is set)")
     week = generate_week(monday, records=records)
     pull_secret = secrets.token_hex(24)
     # The command center also serves its reports for the nightly pull: this week's
     # express report, and the weekly one again (recognised, not stored twice).
     simulator = AppThread(create_simulator([week.weekly, week.express], {"demo-puller": ClientKey(key_id="demo-puller", secrets=[pull_secret])})).start()
     gateway = bootstrap(data_dir=run_dir, client_keys=f"{DEMO_KEY_ID}:{secret}", retry_min_backoff_ms=500,
-                        pull_url=simulator.url, pull_key=f"demo-puller:{pull_secret}", pull_client_id=DEMO_KEY_ID, pull_schedule="")
+                        pull_url=simulator.url, pull_key=f"demo-puller:{pull_secret}", pull_client_id=DEMO_KEY_ID, pull_schedule="",
+                        command_center_signature="v2")
     server = ServerThread(gateway).start()
     try:
         console.print(f"pushing {len(week.weekly['records'])} work orders ({week.weekly['report_id']}) and an urgent report ({week.urgent['report_id']}) to {server.url}, signed as {DEMO_KEY_ID}")

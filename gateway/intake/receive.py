@@ -6,19 +6,19 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
 from contracts.receipts import ProblemItem
 from contracts.reports import period_problem
 from gateway.db.models import Report, ReportChunk, SeenSignature, utcnow
 from gateway.errors import Conflict, GatewayError, Unauthorized, ValidationFailed
+from gateway.nonces import REPLAY
 from gateway.queues import NORMALIZE, ROUTE
 from gateway.uow import UnitOfWork, emit_many
 
@@ -144,7 +144,6 @@ def chunk_row(report_pk: int, seq: int, first_index: int, records: list[dict[str
     return {"report_pk": report_pk, "seq": seq, "first_index": first_index, "record_count": len(records), "records": records}
 
 
-REPLAY = "this signature was already used (replay); sign every request afresh"
 
 
 def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Received | GatewayError]:
@@ -309,10 +308,3 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
     emit_many(session, NORMALIZE, [(f"{report_pk}:{n}", {"report_pk": report_pk, "seq": n}) for n in range(seq)])
     return Received(_receipt(head.report_id, receipt_id, good, rejected, duplicate=False), created=True)
 
-
-def forget_signatures(sessions: sessionmaker[Session], *, older_than: timedelta) -> int:
-    """Signatures remembered against replays, once they are too old to be accepted anyway; returns how many were forgotten."""
-    with sessions() as session:
-        forgotten = session.execute(delete(SeenSignature).where(SeenSignature.seen_at < utcnow() - older_than)).rowcount
-        session.commit()
-    return forgotten or 0

@@ -13,13 +13,13 @@ import itertools
 import json
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
+from gateway.sheets import read_sheet
 from gateway.errors import ValidationFailed
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -44,8 +44,6 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _LOOKUP = {alias.lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
 
-MAX_UNCOMPRESSED = 256 * 1024 * 1024
-MAX_RATIO = 200
 SUFFIXES = (".xlsx", ".csv", ".jsonl", ".json")
 
 
@@ -144,52 +142,8 @@ def _table(rows: Iterable[tuple[int, list[Any]]]) -> Iterator[tuple[int, dict[st
         yield row_no, _record(cells, mapping)
 
 
-def _check_zip(content: bytes) -> zipfile.ZipFile:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile as exc:
-        raise ValidationFailed("the file is not an .xlsx workbook (not a zip archive); save it as Excel 2007+ .xlsx", errors=[{"loc": ["file"], "msg": "not an xlsx"}]) from exc
-    total = 0
-    for info in archive.infolist():
-        total += info.file_size
-        ratio = info.file_size / max(info.compress_size, 1)
-        if total > MAX_UNCOMPRESSED or (info.file_size > 10 * 1024 * 1024 and ratio > MAX_RATIO):
-            raise ValidationFailed(
-                f"the workbook would unpack to more than is safe ({info.filename}: {info.file_size} bytes from {info.compress_size}); split the report",
-                errors=[{"loc": ["file"], "msg": "xlsx too large when unpacked"}],
-            )
-    if "[Content_Types].xml" not in archive.namelist():
-        raise ValidationFailed("the file is a zip archive but not an .xlsx workbook", errors=[{"loc": ["file"], "msg": "not an xlsx"}])
-    return archive
-
-
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    _check_zip(content)
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        raise ValidationFailed(f"the .xlsx workbook cannot be read ({type(exc).__name__}: {exc})", errors=[{"loc": ["file"], "msg": "unreadable xlsx"}]) from exc
-    try:
-        sheet = workbook.active
-        if sheet is None:
-            raise ValidationFailed("the .xlsx workbook has no worksheet", errors=[{"loc": ["file"], "msg": "no worksheet"}])
-        rows = sheet.iter_rows(values_only=True)
-        number = 0
-        while True:
-            # read_only workbooks parse lazily: a broken sheet fails here, row by row, not at load.
-            try:
-                row = next(rows)
-            except StopIteration:
-                break
-            except Exception as exc:
-                raise ValidationFailed(f"the .xlsx workbook cannot be read after row {number} ({type(exc).__name__}: {exc}); save it again from Excel",
-                                       errors=[{"loc": ["file"], "msg": "unreadable xlsx"}]) from exc
-            number += 1
-            yield number, list(row)
-    finally:
-        workbook.close()
+    return read_sheet(content)
 
 
 def decode_text(content: bytes) -> str:
@@ -217,6 +171,8 @@ def _jsonl(content: bytes) -> Iterator[tuple[int, Any]]:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             value = {"_line_error": f"not JSON: {exc.msg}"}
+        except (RecursionError, ValueError):  # nested too deep, or an integer of thousands of digits
+            value = {"_line_error": "not a work order: nested too deep or a number out of range"}
         if isinstance(value, dict) and not ({"content", "ticket_no"} & set(value)):
             # Chinese keys, as exported from a spreadsheet
             mapping = {i: key for i, k in enumerate(value) if (key := _header_key(k))}
@@ -253,6 +209,9 @@ def report_from_file(content: bytes, filename: str, *, kind: str | None, report_
             data = json.loads(decode_text(content))
         except json.JSONDecodeError as exc:
             raise ValidationFailed(f"the .json file is not valid JSON (line {exc.lineno}: {exc.msg})", errors=[{"loc": ["file"], "msg": exc.msg}]) from exc
+        except (RecursionError, ValueError):
+            raise ValidationFailed("the .json file is nested too deep or holds a number out of range; it is no report",
+                                   errors=[{"loc": ["file"], "msg": "not a report"}]) from None
         return data, None
     parsed = read_records(content, filename)
     report: dict[str, Any] = {"report_id": report_id, "kind": kind, "records": parsed.records}

@@ -11,12 +11,13 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import ValidationError
 
 from contracts.consultations import OUTCOME_NAMES, Consultation, Outcome
+from gateway.sheets import cell_value, read_sheet, row_values
 from gateway.errors import ValidationFailed
 
 ITEM_ROWS = 10
@@ -26,6 +27,9 @@ _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="center")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 OUTCOME_COLUMNS = [Outcome.on_site, Outcome.short_term, Outcome.unresolved]  # C, D, E
+
+
+TABLE1_MAX_ROWS = 400  # the form has ITEM_ROWS items; a filled one may add rows, not hundreds
 
 
 def _boxed(ws: Any, cell_range: str) -> None:
@@ -50,7 +54,7 @@ def _form(sheet_title: str, widths: tuple[int, ...], heading: str) -> tuple[Work
 
 def table1_template(hall: str = "协商议事厅") -> bytes:
     """A blank 附表1, ready to fill in Excel or WPS: ticks chosen from a list, dates as dates."""
-    wb, ws = _form("附表1", (16, 44, 12, 16, 22, 26), f"{hall}协商议事活动开展情况表")
+    wb, ws = _form("附表1", (16, 44, 12, 16, 22, 26), cell_value(f"{hall}协商议事活动开展情况表"))
     ws["A2"], ws["C2"], ws["E2"] = "活动时间（自）", "至", "活动编号（可不填）"
     ws["A3"] = "站（室）或活动组"
     ws["A4"] = "协商议事主题"
@@ -132,12 +136,8 @@ def _split(value: str) -> list[str]:
 
 def read_table1(content: bytes, *, filename: str = "附表1.xlsx", activity_id: str | None = None) -> Consultation:
     """A filled 附表1 as a Table 1; ValidationFailed names each problem by row, as the form says it."""
-    try:
-        wb = load_workbook(io.BytesIO(content), data_only=True, read_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ValidationFailed(f"{filename}：不是可以读取的Excel（.xlsx）文件（{type(exc).__name__}）；请用《协商议事活动开展情况表》模板填写") from exc
-    ws = wb.worksheets[0]
-    rows = {r: [c.value for c in row] for r, row in enumerate(ws.iter_rows(max_col=6), start=1)}
+    # The form has about 30 rows of 6 columns: whatever the file declares, no more is read.
+    rows = {r: values for r, values in read_sheet(content, what=f"{filename}（附表1）", max_cols=6, max_rows=TABLE1_MAX_ROWS)}
     label_row: dict[str, int] = {}
     for r, values in rows.items():
         first = _text(values[0]) if values else ""
@@ -200,9 +200,9 @@ def read_table1(content: bytes, *, filename: str = "附表1.xlsx", activity_id: 
 
 def table2_xlsx(month_title: str, rows: list[dict[str, Any]], totals: dict[str, int], reconciliation: list[tuple[str, int]], made_on: str) -> bytes:
     """附表2, one row per workstation or group and topic, the totals row, and the reconciliation figures beside it."""
-    wb, ws = _form("附表2", (28, 36, 16, 12, 16, 22), month_title)
+    wb, ws = _form("附表2", (28, 36, 16, 12, 16, 22), cell_value(month_title))
     ws.merge_cells("A2:F2")
-    ws["A2"] = made_on
+    ws["A2"] = cell_value(made_on)
     ws["A2"].alignment = Alignment(horizontal="right")
     ws.merge_cells("A3:A4")
     ws.merge_cells("B3:B4")
@@ -216,7 +216,7 @@ def table2_xlsx(month_title: str, rows: list[dict[str, Any]], totals: dict[str, 
     ws.row_dimensions[4].height = 45
     r = 5
     for row in rows:
-        ws.append([row["workstation"], row["topic"], row["items"], row["on_site"], row["short_term"], row["unresolved"]])
+        ws.append(row_values([row["workstation"], row["topic"], row["items"], row["on_site"], row["short_term"], row["unresolved"]]))
         for cell in ws[r]:
             cell.alignment = _WRAP if cell.column_letter in "AB" else _CENTER
         r += 1

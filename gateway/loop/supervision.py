@@ -8,11 +8,12 @@ layout and state words (`SHEET_COLUMNS`, `STATE_WORDS`), and the daily reminders
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,10 @@ from gateway.delivery.notices import queue_notice, send_due
 from gateway.errors import NotFound, ValidationFailed
 from gateway.periods import SHANGHAI, chinese_date
 from gateway.pipeline.routing_rules import RoutingConfig
+from gateway.sheets import read_sheet, row_values
 from gateway.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 
 def supervision_dict(s: Supervision) -> dict[str, Any]:
@@ -65,11 +69,22 @@ def _update_supervision(session: Session, supervision_id: str, update: Supervisi
 # ---- reminders (催报 / 催办) ---------------------------------------------------------------------------
 
 
-def _urge(mailer: Mailer, session: Session, chased: Consultation | Supervision, *, key: str, recipients: list[str], subject: str, text: str) -> None:
-    """One reminder email (made once per key), and the entry marked as chased, in one commit."""
-    queue_notice(mailer, session, key=key, kind="urge", recipients=recipients, subject=subject, text=text)
-    chased.chased_at = utcnow()
-    session.commit()
+def _urge(mailer: Mailer, session: Session, chased: Consultation | Supervision, *, key: str, recipients: list[str], subject: str, text: str) -> bool:
+    """One reminder email (made once per key), and the entry marked as chased, in one commit.
+
+    A reminder that cannot be made (whatever a stored text holds) is logged and counted,
+    and the sweep goes on with the others; it is tried again at the next sweep.
+    """
+    try:
+        queue_notice(mailer, session, key=key, kind="urge", recipients=recipients, subject=subject, text=text)
+        chased.chased_at = utcnow()
+        session.commit()
+        return True
+    except Exception:
+        session.rollback()
+        log.exception("reminder %s could not be made; the other reminders go on", key)
+        mailer.metrics.sweep_failures.labels("urge").inc()
+        return False
 
 
 def chase_consultations(mailer: Mailer, routing: RoutingConfig, *, today: date | None = None) -> tuple[list[str], list[str]]:
@@ -79,14 +94,14 @@ def chase_consultations(mailer: Mailer, routing: RoutingConfig, *, today: date |
     with mailer.sessions() as session:
         for c in session.scalars(select(Consultation).where(
             Consultation.planned.is_(True), Consultation.received_at.is_(None), Consultation.due_on < today, Consultation.chased_at.is_(None),
-        ).order_by(Consultation.id)):
+        ).order_by(Consultation.id)).all():
             committee = routing.committee(c.committee_id)
             text = (f"{committee.name}：\n\n{c.workstation}于{chinese_date(c.activity_date)}开展的协商议事活动（主题：{c.topic}），"
                     f"《协商议事活动开展情况表》（附表1）应于{chinese_date(c.due_on)}前报送，至今尚未收到。请督促及时填报。\n\n"
                     f"（活动编号：{c.consultation_id}）\n\n区政协办公室\n")
-            _urge(mailer, session, c, key=f"urge-table1:{c.consultation_id}", recipients=list(committee.emails), text=text,
-                  subject=f"【催报】{c.workstation}协商议事活动开展情况表（应于{chinese_date(c.due_on)}前报送）")
-            missing.append(c.consultation_id)
+            if _urge(mailer, session, c, key=f"urge-table1:{c.consultation_id}", recipients=list(committee.emails), text=text,
+                     subject=f"【催报】{c.workstation}协商议事活动开展情况表（应于{chinese_date(c.due_on)}前报送）"):
+                missing.append(c.consultation_id)
         rows = session.execute(select(Supervision, Consultation).join(Consultation, Consultation.id == Supervision.consultation_pk).where(
             Supervision.state == "open", Supervision.due_on < today, Supervision.chased_at.is_(None),
         ).order_by(Supervision.id)).all()
@@ -96,9 +111,9 @@ def chase_consultations(mailer: Mailer, routing: RoutingConfig, *, today: date |
                     f"“{s.suggestion}”，应于{chinese_date(s.due_on)}前落实，目前尚未办结。请督促承办单位"
                     f"{('（' + s.assigned_unit + '）') if s.assigned_unit else ''}抓紧办理，并报送进展情况。\n\n"
                     f"（督办编号：{s.supervision_id}）\n\n区政协办公室\n")
-            _urge(mailer, session, s, key=f"urge-supervision:{s.supervision_id}", recipients=list(committee.emails), text=text,
-                  subject=f"【催办】{c.workstation}：{s.suggestion[:30]}")
-            overdue.append(s.supervision_id)
+            if _urge(mailer, session, s, key=f"urge-supervision:{s.supervision_id}", recipients=list(committee.emails), text=text,
+                     subject=f"【催办】{c.workstation}：{s.suggestion[:30]}"):
+                overdue.append(s.supervision_id)
     for _ in missing:
         mailer.metrics.urges.labels("table1_missing").inc()
     for _ in overdue:
@@ -152,7 +167,7 @@ def supervision_sheet(rows: list[SheetRow]) -> bytes:
         ws.cell(row=1, column=col).font = Font(bold=True)
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = width
     for row in rows:
-        ws.append(row.values())
+        ws.append(row_values(row.values()))
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -166,17 +181,15 @@ def supervision_sheet(rows: list[SheetRow]) -> bytes:
 
 def read_supervision_sheet(content: bytes, filename: str) -> list[tuple[int, str, dict[str, Any]]]:
     """A filled sheet read back: (row number, supervision id, the fields to update) per row with an id."""
-    try:
-        sheet = load_workbook(io.BytesIO(content), data_only=True).worksheets[0]
-    except Exception as exc:
-        raise ValidationFailed(f"{filename}: not a spreadsheet openpyxl can read ({type(exc).__name__}); export one with `gateway supervision export FILE`") from exc
-    header = [str(c.value or "").strip() for c in sheet[1]]
+    rows = read_sheet(content, what=f"{filename} (督办落实情况)", max_cols=len(SHEET_COLUMNS) + 4)
+    first = next(rows, None)
+    header = [str(v or "").strip() for v in (first[1] if first and first[0] == 1 else [])]
     try:
         index = {field: header.index(name) for name, _, field in SHEET_COLUMNS if field}
     except ValueError:
         raise ValidationFailed(f"{filename}: the first row is not the 督办落实情况 header; export one with `gateway supervision export FILE`") from None
     out = []
-    for r, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+    for r, row in rows:
         sid = str(row[index["supervision_id"]] or "").strip()
         if not sid:
             continue

@@ -10,10 +10,14 @@ from gateway.errors import NotFound
 from gateway.pipeline.routing_rules import CLUE_TYPES, RoutingConfig
 
 
-def report_status(session: Session, client_id: str, report_id: str, routing: RoutingConfig) -> ReportStatus:
-    report = session.scalar(select(Report).where(Report.client_id == client_id, Report.report_id == report_id))
+def report_status(session: Session, client_id: str | None, report_id: str, routing: RoutingConfig) -> ReportStatus:
+    """A report of this client (client_id None: of any client, the newest of that id)."""
+    query = select(Report).where(Report.report_id == report_id)
+    if client_id is not None:
+        query = query.where(Report.client_id == client_id)
+    report = session.scalar(query.order_by(Report.id.desc()).limit(1))
     if report is None:
-        raise NotFound(f"no report {report_id!r} from client {client_id!r}")
+        raise NotFound(f"no report {report_id!r}" + (f" from client {client_id!r}" if client_id else ""))
     rwo = ReportWorkOrder
     normalized = session.scalar(select(func.count()).select_from(rwo).where(rwo.report_pk == report.id)) or 0
     duplicates = session.scalar(select(func.count()).select_from(rwo).where(rwo.report_pk == report.id, rwo.seen_before.is_(True))) or 0
@@ -72,18 +76,20 @@ def _committee_name(routing: RoutingConfig, committee_id: str) -> str:
         return committee_id
 
 
-def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) -> WorkOrderStatus:
+def work_order_status(session: Session, client_id: str | None, ticket_no: str, routing: RoutingConfig) -> WorkOrderStatus:
+    """A work order as it appeared in this client's reports (client_id None: in anyone's); another client's is not found."""
     order = session.scalar(select(WorkOrder).where(WorkOrder.ticket_no == ticket_no))
-    if order is None:
-        raise NotFound(f"no work order {ticket_no!r}")
-    rows = session.execute(
+    query = (
         select(Report.report_id, Clue)
         .select_from(ReportWorkOrder)
         .join(Report, Report.id == ReportWorkOrder.report_pk)
         .outerjoin(Clue, Clue.id == ReportWorkOrder.clue_pk)
-        .where(ReportWorkOrder.work_order_pk == order.id)
+        .where(ReportWorkOrder.work_order_pk == (order.id if order is not None else -1))
         .order_by(Report.id)
-    ).all()
+    )
+    rows = session.execute(query.where(Report.client_id == client_id) if client_id is not None else query).all()
+    if order is None or not rows:
+        raise NotFound(f"no work order {ticket_no!r}" + (f" in a report from client {client_id!r}" if client_id else ""))
     latest_clue = next((clue for _, clue in reversed(rows) if clue is not None), None)
     packets: list[str] = []
     if latest_clue is not None:
@@ -113,12 +119,12 @@ def work_order_status(session: Session, ticket_no: str, routing: RoutingConfig) 
     )
 
 
-def clue_status(session: Session, client_id: str, clue_id: str, routing: RoutingConfig) -> ClueStatus:
-    """One clue of a report this client sent (another client's clue is not found)."""
-    row = session.execute(select(Clue, Report.report_id).join(Report, Report.id == Clue.report_pk)
-                          .where(Clue.clue_id == clue_id, Report.client_id == client_id)).first()
+def clue_status(session: Session, client_id: str | None, clue_id: str, routing: RoutingConfig) -> ClueStatus:
+    """One clue of a report this client sent (client_id None: any); another client's clue is not found."""
+    query = select(Clue, Report.report_id).join(Report, Report.id == Clue.report_pk).where(Clue.clue_id == clue_id)
+    row = session.execute(query.where(Report.client_id == client_id) if client_id is not None else query).first()
     if row is None:
-        raise NotFound(f"no clue {clue_id!r} of a report from client {client_id!r}")
+        raise NotFound(f"no clue {clue_id!r}" + (f" of a report from client {client_id!r}" if client_id else ""))
     clue, report_id = row
     topic_id = session.scalar(select(Topic.topic_id).where(Topic.id == clue.topic_pk)) if clue.topic_pk else None
     return ClueStatus(

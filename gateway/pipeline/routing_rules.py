@@ -21,7 +21,7 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0
 
 
 def _email(value: str) -> str:
-    if not _ADDRESS.match(value):
+    if not _ADDRESS.fullmatch(value):  # fullmatch: "$" alone lets a trailing line break through
         raise ValueError(f"{value!r} is not an e-mail address")
     return value.lower()
 
@@ -52,8 +52,9 @@ class Committee(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Field(pattern=SLUG)]
-    name: Annotated[str, Field(min_length=1)]
-    short: Annotated[str, Field(min_length=1)]
+    # In every packet's subject and the digest: one line, no control characters (a line break would stop the mail).
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    short: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")]
     emails: Annotated[list[EmailAddress], Field(min_length=1)]
     workstations: list[str | Workstation] = Field(default_factory=list)
 

@@ -52,3 +52,36 @@ def zip_bomb() -> bytes:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (300 * 1024 * 1024))
     return out.getvalue()
+
+
+def _rewrite_sheet(content: bytes, rewrite: Any) -> bytes:
+    """The workbook with its first sheet's XML passed through `rewrite` (as a hostile sender would edit it)."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = rewrite(data.decode("utf-8")).encode("utf-8")
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def declared_huge_xlsx(data: list[list[Any]] | None = None, *, empty_rows: int = 50_000) -> bytes:
+    """A small workbook whose sheet declares A1:XFD<n> and holds n rows that each end in column XFD (16,384 columns)."""
+    body = xlsx(data if data is not None else rows(2), title_rows=False, blank_rows=False)
+
+    def rewrite(xml: str) -> str:
+        import re
+
+        xml = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:XFD{empty_rows}"/>', xml)
+        extra = "".join(f'<row r="{r}"><c r="XFD{r}" t="inlineStr"><is><t>x</t></is></c></row>' for r in range(len(data or rows(2)) + 2, empty_rows + 1))
+        return xml.replace("</sheetData>", extra + "</sheetData>")
+
+    return _rewrite_sheet(body, rewrite)
+
+
+def far_cell_xlsx(content: bytes) -> bytes:
+    """The workbook with one more cell, at A1048576 (the last row Excel has)."""
+    return _rewrite_sheet(content, lambda xml: xml.replace(
+        "</sheetData>", '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>end</t></is></c></row></sheetData>'))

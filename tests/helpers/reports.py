@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from connectors.push_client import Answer, SignedClient
+from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 
 CALLER_NAME = "王建国"
 CALLER_PHONE = "13812345678"
@@ -80,3 +81,11 @@ def wait_for_state(base_url: str, key_id: str, secret: str, report_id: str, stat
             return last
         time.sleep(0.2)
     raise AssertionError(f"report {report_id} did not reach {state!r} in {timeout} s; last status: {last}")
+
+
+def push_in_turn(base_url: str, *reports: dict[str, Any], state: str = "delivered") -> None:
+    """Push each report with the test client's key and wait until it reaches `state` before the next (a week, then the next)."""
+    for report in reports:
+        answer = call(base_url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", report)
+        assert answer.status == 202, answer.body
+        wait_for_state(base_url, CLIENT_KEY_ID, CLIENT_SECRET, str(report["report_id"]), state)

@@ -6,6 +6,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,30 +30,36 @@ SIGN_ME = "sign-me"
 # Explicit credentials as schemathesis sees them; the session signs only requests
 # that still carry them unchanged, so its probes without (or with broken)
 # credentials reach the gateway unsigned and must get 401.
-CREDENTIALS = {"X-Gateway-Key-Id": CLIENT_KEY_ID, "X-Gateway-Timestamp": "0", "X-Gateway-Signature": SIGN_ME}
+CREDENTIALS = {"X-Gateway-Key-Id": CLIENT_KEY_ID, "X-Gateway-Timestamp": "0", "X-Gateway-Nonce": SIGN_ME, "X-Gateway-Signature": SIGN_ME}
+OFFICE_KEY = ("office-desk", "office-secret-0123456789")
+LOOP_PATHS = ("/api/v1/consultations", "/api/v1/supervision")
+
+
+def _config(folder: Path) -> Path:
+    """An office key beside the command center's: the loop's endpoints are for workstation and office keys."""
+    path = folder / "gateway.yaml"
+    path.write_text(f"clients:\n  - {{key_id: {OFFICE_KEY[0]}, secrets: [{OFFICE_KEY[1]}], role: office}}\n", encoding="utf-8")
+    return path
 
 
 class HmacAuth(requests.auth.AuthBase):
-    """Signs each request as a command center would; never reuses a signature (a resend gets a later timestamp)."""
-
-    def __init__(self) -> None:
-        self.last: dict[str, int] = {}
+    """Signs each request with signature v2 as the contract says (a fresh nonce each time), with the key whose role the endpoint is for."""
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if any(request.headers.get(name) != value for name, value in CREDENTIALS.items()):
             return request
         body = request.body or b""
         body = body.encode("utf-8") if isinstance(body, str) else body
-        key = hashlib.sha256(body).hexdigest()
-        stamp = max(int(time.time()), self.last.get(key, 0) + 1)
-        self.last[key] = stamp
-        request.headers.update(signed_headers(CLIENT_KEY_ID, CLIENT_SECRET, body, now=stamp))
+        target = request.path_url  # path and query exactly as on the request line
+        key_id, secret = OFFICE_KEY if target.startswith(LOOP_PATHS) else (CLIENT_KEY_ID, CLIENT_SECRET)
+        request.headers.update(signed_headers(key_id, secret, body, method=request.method, target=target))
         return request
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, ServerThread]]:
-    with running_gateway(tmp_path_factory.mktemp("openapi"), max_body_bytes=2_000_000) as pair:
+    folder = tmp_path_factory.mktemp("openapi")
+    with running_gateway(folder, max_body_bytes=2_000_000, config=_config(folder)) as pair:
         yield pair
 
 
@@ -108,17 +115,18 @@ def test_the_served_document_is_a_valid_openapi_3_1_document(server: ServerThrea
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 PUSH_REPORT = {
     "operationId": "pushReport",
-    "security": [{"keyId": [], "timestamp": [], "signature": []}],
+    "security": [{"keyId": [], "timestamp": [], "nonce": [], "signature": []}, {"keyId": [], "timestamp": [], "signature": []}],  # v2, v1
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}},
     "responses": {
         "200": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}},
         "202": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}},
-        "401": PROBLEM, "409": PROBLEM, "413": PROBLEM, "415": PROBLEM, "422": PROBLEM,
+        "401": PROBLEM, "403": PROBLEM, "409": PROBLEM, "413": PROBLEM, "415": PROBLEM, "422": PROBLEM,
     },
 }
 SIGNATURE_HEADERS = {
     "keyId": {"type": "apiKey", "in": "header", "name": "X-Gateway-Key-Id"},
     "timestamp": {"type": "apiKey", "in": "header", "name": "X-Gateway-Timestamp"},
+    "nonce": {"type": "apiKey", "in": "header", "name": "X-Gateway-Nonce"},
     "signature": {"type": "apiKey", "in": "header", "name": "X-Gateway-Signature"},
 }
 
@@ -204,7 +212,8 @@ def test_stateful_sequences_keep_to_the_spec(tmp_path_factory: pytest.TempPathFa
         def setup(self) -> None:
             # Each scenario starts from an empty gateway, so that a sequence replayed by Hypothesis meets the same answers.
             runs["scenarios"] += 1
-            self._served = running_gateway(tmp_path_factory.mktemp("stateful"), max_body_bytes=2_000_000, workers=False)
+            folder = tmp_path_factory.mktemp("stateful")
+            self._served = running_gateway(folder, max_body_bytes=2_000_000, workers=False, config=_config(folder))
             self._gateway, self._server = self._served.__enter__()
 
         def teardown(self) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
-from tests.helpers.reports import call, record, wait_for_state, weekly
+from tests.helpers.reports import push_in_turn, call, record, wait_for_state, weekly
 
 FLOOD = "云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。"
 
@@ -18,10 +18,7 @@ def test_near_duplicates_join_one_issue_this_week_and_next(tmp_path: Path) -> No
     week2 = weekly("W48", [record("A9", content="希望尽快处理，" + FLOOD)])
     week2["period"] = {"start": "2026-11-23", "end": "2026-11-29"}
     with running_gateway(tmp_path) as (_, server):
-        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", week1)
-        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "W47")
-        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", week2)
-        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "W48")
+        push_in_turn(server.url, week1, week2)
         view = {t: call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", f"/api/v1/work-orders/{t}").body for t in ("A0", "A1", "A2", "A9", "B1")}
     assert view["A0"]["issue_id"] == view["A1"]["issue_id"] == view["A2"]["issue_id"] == view["A9"]["issue_id"]
     assert view["B1"]["issue_id"] != view["A0"]["issue_id"]

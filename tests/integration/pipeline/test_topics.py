@@ -9,7 +9,7 @@ from pathlib import Path
 from ops.gwenv import gateway_env
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
-from tests.helpers.reports import call, record, wait_for_state, weekly
+from tests.helpers.reports import push_in_turn, call, record, wait_for_state, weekly
 
 # Five citizens about a mixing plant beside 云景里小区, in their own words, over a week; two about something else.
 PLANT = [
@@ -32,10 +32,7 @@ def test_one_matter_at_one_place_is_one_clue_that_continues(tmp_path: Path) -> N
     week2 = weekly("W48", _records("Q", PLANT[:3], 23))
     week2["period"] = {"start": "2026-11-23", "end": "2026-11-29"}
     with running_gateway(tmp_path) as (_, server):
-        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", week1)
-        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "W47")
-        call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", week2)
-        wait_for_state(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "W48")
+        push_in_turn(server.url, week1, week2)
         orders = {t: call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", f"/api/v1/work-orders/{t}").body for t in ("P0", "P1", "P2", "P3", "P4", "Q0", "O0")}
         clue_id = orders["P0"]["clue_id"]
         answer = call(server.url, CLIENT_KEY_ID, CLIENT_SECRET, "get", f"/api/v1/clues/{clue_id}")
