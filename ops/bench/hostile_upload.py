@@ -37,6 +37,9 @@ from tests.helpers.reports import call  # noqa: E402
 from tests.helpers.smtp import free_port  # noqa: E402
 
 
+OFFICE = ("office-desk", "office-secret-0123456789")
+
+
 def _declared(content: bytes, ref: str, extra: str = "") -> bytes:
     source = zipfile.ZipFile(io.BytesIO(content))
     out = io.BytesIO()
@@ -58,13 +61,15 @@ def _status(pid: int) -> tuple[float, float]:
 def main() -> int:
     from gateway.loop.forms_xlsx import table1_template
 
-    console = Console()
+    console = Console(width=140)
     plain = xlsx(rows(3), title_rows=False, blank_rows=False)
     declared = _declared(plain, "A1:XFD50000")
     far = _declared(table1_template(), "A1:F1048576", '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>')
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**gateway_env(data_dir=tmp, client_keys=f"{CLIENT_KEY_ID}:{CLIENT_SECRET},station:station-secret-0123456789"), "PYTHONPATH": str(ROOT)}
+        config = Path(tmp) / "gateway.yaml"
+        config.write_text(f"clients:\n  - {{key_id: {OFFICE[0]}, secrets: [{OFFICE[1]}], role: office}}\n", encoding="utf-8")
+        env = {**gateway_env(data_dir=tmp, config=str(config), client_keys=f"{CLIENT_KEY_ID}:{CLIENT_SECRET}"), "PYTHONPATH": str(ROOT)}
         process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(port)], env=env, cwd=tmp,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
@@ -79,6 +84,8 @@ def main() -> int:
             for col in ("file", "bytes", "answer", "seconds", "÷ plain", "RSS MB after", "peak MB"):
                 table.add_column(col)
             base = None
+            warm = {"kind": "weekly", "report_id": "WARM", "period_start": "2026-11-16", "period_end": "2026-11-22"}
+            call(url, CLIENT_KEY_ID, CLIENT_SECRET, "upload", warm, "w.xlsx", plain)  # the first upload loads openpyxl: not counted
             for n, (name, content, path) in enumerate([("plain 3 rows", plain, "/api/v1/reports/upload"),
                                                        ("declares A1:XFD50000", declared, "/api/v1/reports/upload"),
                                                        ("附表1, a cell at A1048576", far, "/api/v1/consultations/upload")]):
@@ -87,7 +94,7 @@ def main() -> int:
                     fields = {"kind": "weekly", "report_id": f"B-{n}", "period_start": "2026-11-16", "period_end": "2026-11-22"}
                     answer = call(url, CLIENT_KEY_ID, CLIENT_SECRET, "upload", fields, "w.xlsx", content)
                 else:
-                    answer = call(url, CLIENT_KEY_ID, CLIENT_SECRET, "upload_file", path, {}, "附表1.xlsx", content)
+                    answer = call(url, *OFFICE, "upload_file", path, {}, "附表1.xlsx", content)
                 took = time.perf_counter() - started
                 base = base or took
                 rss, peak = _status(process.pid)
