@@ -12,7 +12,6 @@ answer's time as a ratio of the baseline's, and the gateway's resident memory
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
@@ -21,7 +20,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-import zipfile
 from pathlib import Path
 
 from rich.console import Console
@@ -32,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ops.gwenv import gateway_env  # noqa: E402
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET  # noqa: E402
-from tests.helpers.files import rows, xlsx  # noqa: E402
+from tests.helpers.files import rewrite_sheet, rows, xlsx  # noqa: E402
 from tests.helpers.reports import call  # noqa: E402
 from tests.helpers.smtp import free_port  # noqa: E402
 
@@ -41,16 +39,9 @@ OFFICE = ("office-desk", "office-secret-0123456789")
 
 
 def _declared(content: bytes, ref: str, extra: str = "") -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(content))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                text = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>', data.decode())
-                data = text.replace("</sheetData>", extra + "</sheetData>").encode()
-            target.writestr(info, data)
-    return out.getvalue()
+    """The workbook with its sheet's declared dimension set to `ref` (and `extra` rows appended), as a hostile sender would edit it."""
+    return rewrite_sheet(content, lambda xml: re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>', xml)
+                         .replace("</sheetData>", extra + "</sheetData>"))
 
 
 def _status(pid: int) -> tuple[float, float]:

@@ -54,7 +54,7 @@ def zip_bomb() -> bytes:
     return out.getvalue()
 
 
-def _rewrite_sheet(content: bytes, rewrite: Any) -> bytes:
+def rewrite_sheet(content: bytes, rewrite: Any) -> bytes:
     """The workbook with its first sheet's XML passed through `rewrite` (as a hostile sender would edit it)."""
     source = zipfile.ZipFile(io.BytesIO(content))
     out = io.BytesIO()
@@ -78,10 +78,10 @@ def declared_huge_xlsx(data: list[list[Any]] | None = None, *, empty_rows: int =
         extra = "".join(f'<row r="{r}"><c r="XFD{r}" t="inlineStr"><is><t>x</t></is></c></row>' for r in range(len(data or rows(2)) + 2, empty_rows + 1))
         return xml.replace("</sheetData>", extra + "</sheetData>")
 
-    return _rewrite_sheet(body, rewrite)
+    return rewrite_sheet(body, rewrite)
 
 
 def far_cell_xlsx(content: bytes) -> bytes:
     """The workbook with one more cell, at A1048576 (the last row Excel has)."""
-    return _rewrite_sheet(content, lambda xml: xml.replace(
+    return rewrite_sheet(content, lambda xml: xml.replace(
         "</sheetData>", '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>end</t></is></c></row></sheetData>'))
