@@ -29,11 +29,12 @@ def _assume_shanghai(value: datetime) -> datetime:
 
 LocalDateTime = Annotated[datetime, AfterValidator(_assume_shanghai)]
 
-_CATEGORY_SPLIT = re.compile(r"\s*[/>＞／]\s*")
+# "->" first (a 12345 platform's 劳动和社会保障->社会保险->社保基金管理), then > / and a dash between levels.
+_CATEGORY_SPLIT = re.compile(r"\s*(?:->|－>|[/>＞／]|\s-\s|(?<=\S)-(?=\S))\s*")
 
 
 def _split_category(value: Any) -> Any:
-    # "城乡建设/市政设施/道路积水" and "城乡建设 > 市政设施" mean the same as the list form.
+    # "城乡建设/市政设施/道路积水", "城乡建设 > 市政设施" and "城乡建设->市政设施" mean the same as the list form.
     if value is None:
         return []
     if isinstance(value, str):
@@ -46,7 +47,7 @@ def _split_category(value: Any) -> Any:
 CategoryPath = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=64)]],
     BeforeValidator(_split_category),
-    Field(max_length=5, description="Category levels, most general first; also accepted as one string with / or > between levels."),
+    Field(max_length=5, description="Category levels, most general first; also accepted as one string with ->, >, / or - between levels."),
 ]
 
 ShortText = Annotated[str, Field(max_length=200)]
@@ -74,12 +75,32 @@ class Period(BaseModel):
         return self
 
 
+_TICKET_BAD = re.compile(r"[\x00-\x1f\x7f/\u2028\u2029]")
+
+
+def _ticket(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a ticket number cannot be only spaces")
+    bad = _TICKET_BAD.search(value)
+    if bad:
+        what = "a '/'" if bad.group() == "/" else f"a control character (U+{ord(bad.group()):04X})"
+        raise ValueError(f"a ticket number holds no control characters and no '/': this one has {what} at position {bad.start() + 1}")
+    return value
+
+
+TicketNo = Annotated[str, Field(
+    min_length=1, max_length=64, json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f/\u2028\u2029]+$"},
+    description="As the platform issued it (热线-240914-013259, 2611160001234): any printable characters up to 64, stored and echoed "
+                "exactly; no control characters and no `/`. In a URL path, percent-encode it.",
+), AfterValidator(_ticket)]
+
+
 class WorkOrderRecord(BaseModel):
     """One hotline work order (工单) as the command center sends it."""
 
     model_config = ConfigDict(extra="ignore")
 
-    ticket_no: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+    ticket_no: TicketNo
     received_at: LocalDateTime
     channel: Annotated[str, Field(max_length=32)] | None = None
     category: CategoryPath = Field(default_factory=list)

@@ -24,27 +24,31 @@ from gateway.errors import ValidationFailed
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "ticket_no": ("工单编号", "工单号", "编号", "ticket_no"),
-    "received_at": ("受理时间", "来电时间", "接收时间", "received_at"),
-    "channel": ("渠道", "来源", "来电渠道", "channel"),
+    # 来电时间 after 创建时间 in an export: the later column wins, so the call's time is kept
+    "received_at": ("受理时间", "来电时间", "接收时间", "创建时间", "received_at"),
+    "channel": ("渠道", "来源", "来电渠道", "工单来源", "channel"),
     "category": ("问题分类", "诉求类别", "诉求分类", "category"),
     "category_1": ("一级分类",),
     "category_2": ("二级分类",),
     "category_3": ("三级分类",),
-    "district": ("所属区", "区县", "所属区县", "district"),
-    "street": ("街道", "乡镇", "街道乡镇", "街乡镇", "所属街道", "street"),
+    "district": ("所属区", "区县", "所属区县", "被反映区", "district"),
+    "street": ("街道", "乡镇", "街道乡镇", "街乡镇", "所属街道", "被反映街乡镇", "被反映街道", "street"),
     "community": ("社区", "村", "社区村", "所属社区", "community"),
-    "address": ("地址", "事发地址", "详细地址", "address"),
-    "content": ("诉求内容", "来电内容", "反映内容", "content"),
+    "address": ("地址", "事发地址", "详细地址", "问题点位", "address"),
+    "content": ("诉求内容", "来电内容", "反映内容", "主要内容", "content"),
+    "title": ("标题", "工单标题", "诉求标题", "title"),
     "caller_name": ("来电人", "姓名", "来电人姓名", "caller", "caller_name"),
-    "caller_phone": ("联系电话", "电话", "来电号码", "phone", "caller_phone"),
+    "caller_phone": ("联系电话", "电话", "来电号码", "来电人电话账号", "来电人电话", "phone", "caller_phone"),
     "handling_unit": ("承办单位", "主办单位", "handling_unit"),
-    "status": ("办理状态", "状态", "status"),
+    "status": ("办理状态", "状态", "工单状态", "status"),
+    "repeat_count": ("重复反映告知单量", "重复反映次数", "repeat_count"),
     "satisfaction": ("满意度", "satisfaction"),
     "flags": ("标记", "flags"),
 }
 _LOOKUP = {alias.lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 SUFFIXES = (".xlsx", ".csv", ".jsonl", ".json")
+UNKNOWN_PLACE = {"不详", "未知", "无", "-", "/", "暂无"}  # an export's way of saying it does not know
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,18 @@ def _record(cells: list[Any], mapping: dict[int, str]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for key in ("ticket_no", "channel", "district", "street", "community", "address", "content", "handling_unit", "status", "satisfaction"):
         text = _text(values.get(key))
-        if text is not None:
+        if text is not None and not (key in ("district", "street", "community", "address") and text in UNKNOWN_PLACE):
             record[key] = text
+    title = _text(values.get("title"))
+    if title and title not in record.get("content", ""):
+        # An export's 标题 names the matter in a few words; the complaint is 标题 and 主要内容 together.
+        record["content"] = f"{title}：{record['content']}" if record.get("content") else title
+    repeats = _text(values.get("repeat_count"))
+    if repeats is not None:
+        try:
+            record["repeat_count"] = int(float(repeats))
+        except ValueError:
+            record["repeat_count"] = repeats  # named by validation
     if values.get("received_at") is not None:
         record["received_at"] = local_time(values["received_at"])
     levels = [_text(values.get(f"category_{n}")) for n in (1, 2, 3)]

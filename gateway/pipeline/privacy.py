@@ -13,19 +13,38 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import rjieba
+
+_TAGGER: Callable[[str], list[tuple[str, str]]] = rjieba.tag  # Rust jieba: part-of-speech tags, its model inside the package
 
 _HAN = r"[\u4e00-\u9fff]"
 _STOP = r"(?=[，,。.；;：:、\s（(）)]|是|住|家住|在|电话|手机|联系|今年|反映|来电|的|$)"
 
-MOBILE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?(1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})(?![0-9])")
-LANDLINE = re.compile(r"(?<![0-9])(0[1-9][0-9]{1,2})[- ]?([0-9]{3,4})([0-9]{4})(?![0-9])")
-ID_CARD = re.compile(r"(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
-BANK_CARD = re.compile(r"(?<![0-9])(?:[0-9]{4}[ -]?){3}[0-9]{4,7}(?![0-9])")
+_SEP = r"[-\s.－—]?"  # how citizens split a number: 138-1234-5678, 138 1234 5678, 177.6061.0603, 010－62345678
+MOBILE = re.compile(rf"(?<![0-9])(?:\+?86{_SEP})?(1[3-9][0-9]){_SEP}([0-9]{{4}}){_SEP}([0-9]{{4}})(?![0-9])")
+LANDLINE = re.compile(r"(?<![0-9])[(（]?(0[1-9][0-9]{1,2})[)）]?[-\s－—]?([0-9]{3,4})[-\s－—]?([0-9]{4})(?![0-9])")
+ID_CARD = re.compile(r"(?<![0-9])[1-9][0-9]{5}\s?(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])\s?[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
+# 16 to 19 digits, in groups or not: a bank card or an account, whether or not it passes Luhn (an account number need not).
+BANK_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){15,18}(?![0-9])")
+# A home: building, unit and room (云景里小区12号楼1单元103室); the estate's name stays, topics need it. A stairwell (5栋2单元楼道) is a place.
+_LONG_NUMBER = re.compile(r"[0-9](?:[-\s.－—()（）]{0,2}[0-9]){6}")  # seven digits or more, however split: a phone, an ID, a card
+_HOME_WORD = re.compile(r"[0-9](?:栋|幢|号楼|座)")
+# A long number after 订单号, 受理号, 工单编号 … is the platform's, not a person's.
+_NOT_AN_ACCOUNT = re.compile(r"(?:订单|受理|工单|流水|快递|运单|单据|编|案件|批次|合同|发票|订单编)号?[:：\s]*$|编号[:：\s]*$")
+HOME = re.compile(r"(?<![0-9])([0-9]{1,3})(栋|幢|号楼|座)(?:(?:([0-9]{1,2}|[一二三四五六七八九十])单元)([0-9]{2,4})(室|号)?|([0-9]{3,4})(室))(?![0-9])")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # 京A·12345, 沪B8K9X2, 粤BD12345 (new energy), 京A1234学
 PLATE = re.compile(r"(?<![A-Za-z0-9])([京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼])([A-HJ-NP-Z])[·•.\s-]?([A-HJ-NP-Z0-9]{4,5})([A-HJ-NP-Z0-9挂学警港澳])(?![A-Za-z0-9])")
 _PHONE_AHEAD = r"(?=(?:先生|女士)[，,:：\s]*(?:的)?(?:电话|手机|联系电话|联系方式)?(?:是|为)?[:：\s]*(?:\+?86[- ]?)?(?:1[3-9][0-9]|0[1-9][0-9]{1,2}))"
+_WHO = r"(?:市民|居民|业主|村民|住户|家长|反映人|投诉人|来电人|当事人|联系人|承办人|经办人|负责人|工作人员|社区工作人员|网格员|民警|医生|护士|物业的|街道的|社区的|村里的)"
+_KIN = r"(?:父亲|母亲|爸爸|妈妈|儿子|女儿|爱人|丈夫|妻子|老公|老婆|孩子|爷爷|奶奶|外公|外婆|哥哥|姐姐|弟弟|妹妹|岳父|岳母|公公|婆婆)"
+# A name right after who the person is (市民蔡丽华女士称, 反映人：肖佳斌, 工作人员刘春电话…, 我父亲卢永琴今年…).
+_NAME_AFTER_WHO = re.compile(rf"(?:{_WHO}|{_KIN})[:：\s]*({_HAN}{{2,3}}?)(?=女士|先生|同志|称|说|反映|电话|手机|联系|今年|上门|身体|至今|答应|回复|告诉|在|，|,|。|：|:|（|\(|\s|$)")
+# A letter's signature: the last words after 此致敬礼 or a dash.
+_SIGNATURE = re.compile(rf"(?:(?:此致敬礼[!！。]?|——|—|签名[:：]?)\s*({_HAN}{{2,3}})\s*[。!！]?$|[。！!，,]\s*({_HAN}{{2,3}}?)(?:敬上|谨上|敬启)[。!！]?$)")
 _NAME_BEFORE_TITLE = re.compile(
     rf"(?:(?<=[，,。；;：:\s（(])|(?<=联系人)|(?<=来电人)|(?<=反映人)|(?<=市民)|(?<=居民)|(?<=业主)|(?<=请)|(?<=找)|(?<=联系)|^)({_HAN}{{2,3}}){_PHONE_AHEAD}"
 )
@@ -63,28 +82,93 @@ def mask_name(name: str) -> str:
     return name[0] + "某某" if re.match(_HAN, name) else name[0] + "***"
 
 
+# Common surnames (the first character of a name the lexical analyser or a cue proposes).
+SURNAMES = set("王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范廖"
+               "贾夏韦付方邹孟熊秦邱尹薛段雷侯龙陶黎贺顾毛郝龚邵万覃武戴孔向汤易常温康施文牛樊葛邢安齐伍庞颜倪聂章鲁岳翟殷詹申欧耿关兰焦"
+               "俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪"
+               "简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池乔"
+               "晋白严史金于石钱叶洪江阎汪谈蔚丰霍宣贲邓郁单杭洪包诸左石崔吉钮龚程嵇邢滑裴陆荣翁荀羊於惠甄曲家封芮羿储靳汲邴糜松井段富巫乌焦巴弓"
+               "牧隗山谷车侯宓蓬全郗班仰秋仲伊宫宁仇栾暴甘钭厉戎祖武符刘景詹束龙叶幸司韶郜黎蓟薄印宿白怀蒲邰从鄂索咸籍赖卓蔺屠蒙池乔阴胥能苍"
+               "双闻莘党翟谭贡劳逄姬申扶堵冉宰郦雍却璩桑桂濮牛寿通边扈燕冀郏浦尚农温别庄晏柴瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都"
+               "耿满弘匡国文寇广禄阙东殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛阚那简饶空曾毋沙乜养鞠须丰巢关蒯相查后荆红游竺权逯盖益桓公")
+COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯")
+# Endings that make a word a place or an organisation, not a person (张家湾, 马王堆, 王府井, 李桥镇, 黄兴路 …).
+_PLACE_END = set("湾堆井路街桥镇村庄园坡岭堡口河湖山港门塘屯坎冲巷店区县乡城里营坊寺楼厂站场院府湖洲岛滩坝沟峪垸台亭阁苑坪家")
+# Words the analyser may tag as a name that are everyday words (谢谢, 阳光, 蓝天, 张贴 …): besides this list, any word in
+# three or more messages of the real board (gateway/defaults/word_df.json) is a word, not somebody's name.
+_EVERYDAY = {"谢谢", "阳光", "蓝天", "张贴", "许可", "高兴", "江湖", "金牌", "黄金", "白天", "黎明", "常年", "方便", "安全", "万一", "高危", "高速", "高新"}
+_PLACE_NEXT = ("镇", "村", "乡", "街", "路", "区", "县", "小区", "社区", "大街", "大桥", "公园", "广场", "政府", "街道", "站", "湾", "的居民",
+               "的业主", "的村民", "公司", "集团", "医院", "学校", "小学", "中学", "大学", "银行", "派出所", "花园", "家园", "商场")
+_TITLE_END = ("先生", "女士", "师傅", "阿姨", "大爷", "老师", "经理", "主任", "书记", "局长", "科长", "处长", "站长", "所长", "院长", "校长",
+              "医生", "警官", "律师", "会计", "老板", "同志", "总")
+
+
+def _person_like(word: str, after: str) -> bool:
+    """Could `word` (followed by `after`) be a person's full name? A surname first, no place ending, nothing place-like next."""
+    if not 2 <= len(word) <= 4 or not all("\u4e00" <= ch <= "\u9fff" for ch in word):
+        return False
+    if not (word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES) or word in _NOT_NAMES:
+        return False
+    if word[-1] in _PLACE_END or word.endswith(_TITLE_END) or after.startswith(_PLACE_NEXT) or (after[:1] and after[0] in _PLACE_END):
+        return False
+    return word not in _EVERYDAY and _everyday_df().get(word, 0) < 3
+
+
+@lru_cache(maxsize=1)
+def _everyday_df() -> dict[str, int]:
+    from gateway.pipeline.topics.text import background_df
+
+    return background_df()[1]
+
+
+_ACTS = ("反映", "说", "称", "表示", "今年", "上门", "电话", "联系", "答应", "告诉", "要求", "回复", "投诉", "来电", "打电话", "同志", "女士", "先生",
+         "至今", "身体", "敬上")
+
+
+def _tagged_names(text: str) -> set[str]:
+    """Person names (nr) as the lexical analyser reads the text, where they look like a person's name and not a place's."""
+    found = set()
+    start = 0
+    for word in [w for w, flag in _TAGGER(text) if flag == "nr"]:  # the comprehension keeps the per-token loop out of Python bytecode
+        at = text.find(word, start)
+        start = at + len(word)
+        after = text[start:start + 4]
+        # A two-character "name" is as often an everyday word (周转, 白银) or an estate's (金晖): only with what people do after it.
+        if _person_like(word, after) and (len(word) > 2 or after.startswith(_ACTS)):
+            found.add(word)
+    return found
+
+
 def _names_in(text: str) -> set[str]:
-    found = {m.group(1) for m in _NAME_BEFORE_TITLE.finditer(text)}
+    found = {m.group(1) for m in _NAME_BEFORE_TITLE.finditer(text)} if ("先生" in text or "女士" in text) else set()
     for cue in NAME_CUES:
         for match in cue.finditer(text):
             name = match.group(1)
-            if name not in _NOT_NAMES and not any(name.startswith(w) for w in _NOT_NAMES):
+            if name not in _NOT_NAMES and not any(name.startswith(w) for w in _NOT_NAMES) and _person_like(name, text[match.end(1):match.end(1) + 4]):
                 found.add(name)
-    return found
+    for pattern in (_NAME_AFTER_WHO, _SIGNATURE):
+        for match in pattern.finditer(text):
+            group = next(g for g in range(1, (match.lastindex or 1) + 1) if match.group(g))
+            if _person_like(match.group(group), text[match.end(group):match.end(group) + 4]):
+                found.add(match.group(group))
+    return found | _tagged_names(text)
 
 
 def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
     """Mask every kind of personal data this module knows in `text`."""
     if not text:
         return text
-    text = ID_CARD.sub(lambda m: "[身份证号]" if id_card_valid(m.group(0)) else m.group(0), text)
-    text = BANK_CARD.sub(
-        lambda m: "[银行卡号]" if luhn_valid(re.sub(r"[ -]", "", m.group(0))) else m.group(0), text
-    )
-    text = EMAIL.sub("[邮箱]", text)
+    # Each pattern only where it can match (most complaints hold no long number, no @, no room): the masker runs on every text.
+    if _LONG_NUMBER.search(text):
+        text = ID_CARD.sub(lambda m: "[身份证号]" if id_card_valid(re.sub(r"\s", "", m.group(0))) else m.group(0), text)
+        text = BANK_CARD.sub(lambda m: m.group(0) if _NOT_AN_ACCOUNT.search(text[max(0, m.start() - 8):m.start()]) else "[银行卡号]", text)
+        text = MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+        text = LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    if "@" in text:
+        text = EMAIL.sub("[邮箱]", text)
     text = PLATE.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}", text)
-    text = MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    text = LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    if _HOME_WORD.search(text):
+        text = HOME.sub(lambda m: f"*{m.group(2)}" + ("*单元*" + (m.group(5) or "") if m.group(3) else "*" + m.group(7)), text)
     all_names = {n.strip() for n in names if n and len(n.strip()) >= 2} | _names_in(text)
     for name in sorted(all_names, key=len, reverse=True):
         masked = mask_name(name)

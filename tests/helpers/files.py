@@ -85,3 +85,15 @@ def far_cell_xlsx(content: bytes) -> bytes:
     """The workbook with one more cell, at A1048576 (the last row Excel has)."""
     return rewrite_sheet(content, lambda xml: xml.replace(
         "</sheetData>", '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>end</t></is></c></row></sheetData>'))
+
+
+def xlsx_with(headers: list[str], data: list[list[Any]]) -> bytes:
+    """A workbook of one header row and the data rows, as a platform exports it."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(headers)
+    for row in data:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
