@@ -175,11 +175,7 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
     transport = make_transport(settings.smtp_url, settings.resolved_outbox_dir, ca_file=settings.smtp_ca_file)
     retry_policy = RetryPolicy(tuple(settings.retry_waits_s), timedelta(hours=settings.delivery_horizon_h))
     ack_links = AckLinks(settings.public_url, _meta_secret(uow, "ack_token_key"), timedelta(days=settings.ack_valid_days))
-    normalizer = Normalizer(
-        taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
-        classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,
-        screening=Screening([(p.reason, p.pattern) for p in config.screening.patterns]),
-    )
+    normalizer = make_normalizer(config, citizen_secret)
     stages = Stages(uow=uow, settings=settings, routing=config.routing, normalizer=normalizer, vocabulary=topic_vocabulary(normalizer),
                     transport=transport, retry_policy=retry_policy, ack_links=ack_links, metrics=metrics)
     declared = declare(
@@ -196,6 +192,16 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
     )
     gateway.calendar.on_fallback = lambda year: gateway.metrics.calendar_fallback.labels(str(year)).inc()
     return gateway
+
+
+def make_normalizer(config: GatewayConfig, citizen_secret: bytes) -> Normalizer:
+    """The normalizer the settings describe (taxonomy, places, classifier, screening); no database needed."""
+    settings = config.settings
+    return Normalizer(
+        taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
+        classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,
+        screening=Screening([(p.reason, p.pattern) for p in config.screening.patterns]),
+    )
 
 
 def topic_vocabulary(normalizer: Normalizer) -> list[str]:

@@ -23,6 +23,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
+    if args.dry_run:
+        return _dry_run(path)
     meta = FileMeta(kind=args.kind, report_id=args.report_id, period_start=args.period_start, period_end=args.period_end)
     if meta.kind is None and meta.report_id is None:
         meta = meta_from_name(path)
@@ -62,3 +64,35 @@ def cmd_import(args: argparse.Namespace) -> int:
         if runtime:
             runtime.stop()
         gateway.close()
+
+
+def _dry_run(path: Path) -> int:
+    """What the gateway would make of the file; nothing is stored and no database is opened."""
+    from rich.table import Table
+
+    from gateway.bootstrap import make_normalizer
+    from gateway.intake.preview import preview_file
+    from gateway.settings import load_config
+
+    console = terminal()
+    try:
+        preview = preview_file(path.read_bytes(), path.name, make_normalizer(load_config(), b"dry-run"))
+    except GatewayError as exc:
+        terminal(stderr=True).print(f"{path.name}: {exc.detail}", style="red")
+        return 1
+    columns = Table(title=f"{path.name}: columns")
+    columns.add_column("column in the file")
+    columns.add_column("read as")
+    for name, field in preview.recognised.items():
+        columns.add_row(name, field)
+    for name in preview.ignored:
+        columns.add_row(name, "— not read")
+    console.print(columns)
+    console.print(f"{preview.rows} row(s): {preview.good} work order(s), {preview.bad} refused" + ("; the first problems:" if preview.problems else ""))
+    for problem in preview.problems:
+        console.print("  " + problem, style="red")
+    for sample in preview.samples:
+        console.print(f"  {sample['ticket_no']} · {sample['received_at']} · {sample['category'] or '(no category)'} · {sample['place']}"
+                      + (f" · excluded: {sample['excluded']}" if sample["excluded"] else "") + f"\n    {sample['content'][:200]}")
+    console.print("dry run: nothing was stored")
+    return 0 if preview.good else 1

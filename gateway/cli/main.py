@@ -211,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-id", default="import", help="whose report it is, for idempotency (default: import)")
     p.add_argument("--partial", action="store_true", help="store the good rows and list the bad ones, instead of refusing the file")
     p.add_argument("--timeout", type=float, default=300, help="seconds to wait for the packets (embedded default)")
+    p.add_argument("--dry-run", action="store_true", help="show which columns are read as what, how many rows are good, the first problems "
+                                                         "and the first rows as they would be stored (masked); store nothing")
     p.set_defaults(func=lambda a: _lazy("gateway.cli.imports", "cmd_import")(a))
 
     p = sub.add_parser("simulator", help="a command-center simulator serving the pull API, with fault injection",

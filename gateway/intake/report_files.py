@@ -48,6 +48,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 _LOOKUP = {alias.lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
 
 SUFFIXES = (".xlsx", ".csv", ".jsonl", ".json")
+WORK_ORDER_FIELDS = ("ticket_no", "received_at", "channel", "category", "district", "street", "community", "address", "content", "caller",
+                     "handling_unit", "status", "satisfaction", "flags", "likes", "repeat_count")
 UNKNOWN_PLACE = {"不详", "未知", "无", "-", "/", "暂无"}  # an export's way of saying it does not know
 
 
@@ -154,6 +156,23 @@ def _table(rows: Iterable[tuple[int, list[Any]]]) -> Iterator[tuple[int, dict[st
         if all(_text(c) is None for c in cells):
             continue
         yield row_no, _record(cells, mapping)
+
+
+def header_mapping(content: bytes, filename: str) -> tuple[dict[str, str], list[str]]:
+    """The file's columns the gateway reads (column → field) and those it leaves out, as iter_records sees them."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in (".xlsx", ".csv"):
+        rows = _xlsx_rows(content) if suffix == ".xlsx" else _csv_rows(content)
+        head = list(itertools.islice(rows, 30))
+        position, mapping = _find_header(head)
+        cells = head[position][1]
+        names = {i: str(cells[i]).strip() for i in range(len(cells)) if _text(cells[i]) is not None}
+        return {names[i]: field for i, field in mapping.items() if i in names}, [name for i, name in names.items() if i not in mapping]
+    if suffix == ".jsonl":
+        first = next((value for _, value in _jsonl(content)), {})
+        keys = list(first) if isinstance(first, dict) else []
+        return {k: k for k in keys if k in WORK_ORDER_FIELDS}, [k for k in keys if k not in WORK_ORDER_FIELDS]
+    return {}, []
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:

@@ -75,3 +75,27 @@ def test_a_beijing_12345_export_is_read_as_it_is(server: Any) -> None:
     assert third["category"][0] == "城乡建设"
     for view in (first, second, third):
         assert AGENT not in str(view) and "工作人员王老师" not in str(view)  # columns the gateway does not use are kept out
+
+
+def test_gateway_import_dry_run_says_what_would_be_stored_and_stores_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from ops.gwenv import gateway_env
+    from tests.helpers.files import xlsx_with
+
+    rows = [_beijing_row(1, "热线-240914-013259", ("劳动和社会保障", "社会保险", "社保基金管理"), "社保卡补办",
+                         "社保卡丢失。市民张建国女士称，电话13912345678。"),
+            _beijing_row(2, "坏/票号", ("企业服务", "营商环境", "政务服务"), "企业开办", "窗口排队时间太长。")]
+    source = tmp_path / "北京12345工单.xlsx"
+    source.write_bytes(xlsx_with(BEIJING_HEADERS, rows))
+    data = tmp_path / "data"
+    result = subprocess.run([sys.executable, "-m", "gateway.cli", "import", str(source), "--dry-run"], capture_output=True, text=True,
+                            env={**gateway_env(data_dir=str(data)), "COLUMNS": "200"}, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "主要内容" in out and "content" in out and "坐席姓名" in out and "— not read" in out
+    assert "2 row(s): 1 work order(s), 1 refused" in out and "第3行 ticket_no" in out
+    assert "热线-240914-013259" in out and "市民张某某女士称" in out and "139****5678" in out
+    assert "张建国" not in out and "13912345678" not in out and AGENT not in out
+    assert "nothing was stored" in out and not data.exists()
