@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from gateway.errors import ValidationFailed
@@ -73,8 +74,6 @@ def check_archive(content: bytes, what: str = "the file") -> None:
 def read_sheet(content: bytes, *, what: str = "the .xlsx workbook", max_cols: int = MAX_COLS, max_rows: int | None = None,
                max_cells: int = MAX_CELLS) -> Iterator[tuple[int, list[Any]]]:
     """(row number, values) of the first sheet, read lazily and bounded; ValidationFailed for a file that cannot or may not be read."""
-    from openpyxl import load_workbook
-
     check_archive(content, what)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)

@@ -63,10 +63,6 @@ class Verified:
     replay_key: str | None  # remembered within the window; None: a v1 read, which the contract lets be repeated
     signature: str  # the hex digest
 
-    @property
-    def remember(self) -> bool:
-        return self.replay_key is not None
-
 
 def verify(headers: Mapping[str, str], body: bytes, clients: Mapping[str, ClientKey], *, window_s: int, method: str = "POST",
            target: str = "/", accept_v1: bool = True, now: float | None = None) -> Verified:

@@ -231,7 +231,6 @@ def build_digest(session: Session, routing: RoutingConfig, day: date, *, chase_a
     )
 
 
-
 def render_digest(mailer: Mailer, digest: Digest, recipients: list[str]) -> EmailMessage:
     env = template_environment()
     return mailer.compose(

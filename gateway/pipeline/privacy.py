@@ -1,12 +1,15 @@
 """Find and mask citizens' personal data before anything leaves the gateway.
 
 Phone numbers keep their first three and last four digits (138****0000), the
-way Chinese offices publish them; ID-card and bank-card numbers (checksums
-verified, so order numbers are left alone) and e-mail addresses are replaced;
-licence plates keep province, city letter and last character (京A****5);
-full names become surname + 某某 (from the caller field, and from cues: 我叫…,
-姓名…, 联系人…, a full name before 先生/女士 next to a phone number). A bare
-"王先生/李女士" names nobody and is kept.
+way Chinese offices publish them; ID-card numbers (checksum verified), card and
+account numbers of 16–19 digits (whatever their checksum, unless a platform's
+number word such as 订单号 stands before them) and e-mail addresses are replaced;
+licence plates keep province, city letter and last character (京A****5); a home's
+building, unit and room are masked, the estate kept; full names become surname +
+某某 (from the caller field, from rjieba's person-name tags, and from cues: 我叫…,
+市民…女士, 反映人…, 工作人员…, a relative, a signature). A bare "王先生/李女士"
+names nobody and is kept. `luhn_valid` is no longer used by the masker; the test
+data uses it to make valid and invalid card numbers.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import rjieba
+
+from gateway.pipeline.topics.text import background_df
 
 _TAGGER: Callable[[str], list[tuple[str, str]]] = rjieba.tag  # Rust jieba: part-of-speech tags, its model inside the package
 
@@ -29,11 +34,11 @@ LANDLINE = re.compile(r"(?<![0-9])[(（]?(0[1-9][0-9]{1,2})[)）]?[-\s－—]?([
 ID_CARD = re.compile(r"(?<![0-9])[1-9][0-9]{5}\s?(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])\s?[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
 # 16 to 19 digits, in groups or not: a bank card or an account, whether or not it passes Luhn (an account number need not).
 BANK_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){15,18}(?![0-9])")
-# A home: building, unit and room (云景里小区12号楼1单元103室); the estate's name stays, topics need it. A stairwell (5栋2单元楼道) is a place.
 _LONG_NUMBER = re.compile(r"[0-9](?:[-\s.－—()（）]{0,2}[0-9]){6}")  # seven digits or more, however split: a phone, an ID, a card
 _HOME_WORD = re.compile(r"[0-9](?:栋|幢|号楼|座)")
 # A long number after 订单号, 受理号, 工单编号 … is the platform's, not a person's.
-_NOT_AN_ACCOUNT = re.compile(r"(?:订单|受理|工单|流水|快递|运单|单据|编|案件|批次|合同|发票|订单编)号?[:：\s]*$|编号[:：\s]*$")
+_NOT_AN_ACCOUNT = re.compile(r"(?:订单|受理|工单|流水|快递|运单|单据|编|案件|批次|合同|发票)号?[:：\s]*$")
+# A home: building, unit and room (云景里小区12号楼1单元103室); the estate's name stays, topics need it. A stairwell (5栋2单元楼道) is a place.
 HOME = re.compile(r"(?<![0-9])([0-9]{1,3})(栋|幢|号楼|座)(?:(?:([0-9]{1,2}|[一二三四五六七八九十])单元)([0-9]{2,4})(室|号)?|([0-9]{3,4})(室))(?![0-9])")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # 京A·12345, 沪B8K9X2, 粤BD12345 (new energy), 京A1234学
@@ -116,8 +121,6 @@ def _person_like(word: str, after: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _everyday_df() -> dict[str, int]:
-    from gateway.pipeline.topics.text import background_df
-
     return background_df()[1]
 
 
