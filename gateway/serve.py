@@ -53,11 +53,17 @@ async def _sweep_forever(gateway: Gateway) -> None:
             log.exception("recovery sweep failed")
 
 
+async def _until_next(schedule: str, setting: str) -> datetime:
+    """Sleep until the schedule's next time (cron, Beijing time); returns that time."""
+    now = datetime.now(UTC)
+    due = next_run(schedule, now, setting=setting)
+    await asyncio.sleep(max(0.0, (due - now).total_seconds()))
+    return due
+
+
 async def _sync_on_schedule(gateway: Gateway) -> None:
     while True:
-        now = datetime.now(UTC)
-        due = next_run(gateway.settings.pull_schedule, now)
-        await asyncio.sleep(max(0.0, (due - now).total_seconds()))
+        await _until_next(gateway.settings.pull_schedule, "GATEWAY_PULL_SCHEDULE")
         try:
             summary = await sync_once(gateway.puller())
             log.info("scheduled sync finished: %d page(s), %d new report(s), %d duplicate(s)", summary.pages, summary.reports, summary.duplicates)
@@ -68,9 +74,7 @@ async def _sync_on_schedule(gateway: Gateway) -> None:
 async def _digest_on_schedule(gateway: Gateway) -> None:
     loop = asyncio.get_running_loop()
     while True:
-        now = datetime.now(UTC)
-        due = next_run(gateway.settings.digest_schedule, now, setting="GATEWAY_DIGEST_SCHEDULE")
-        await asyncio.sleep(max(0.0, (due - now).total_seconds()))
+        due = await _until_next(gateway.settings.digest_schedule, "GATEWAY_DIGEST_SCHEDULE")
         try:
             # Each morning, the whole of the day before: nothing routed late in the evening falls between two digests.
             day = due.astimezone(SHANGHAI).date() - timedelta(days=1)
@@ -82,9 +86,7 @@ async def _digest_on_schedule(gateway: Gateway) -> None:
 async def _feedback_on_schedule(gateway: Gateway) -> None:
     loop = asyncio.get_running_loop()
     while True:
-        now = datetime.now(UTC)
-        due = next_run(gateway.settings.feedback_schedule, now, setting="GATEWAY_FEEDBACK_SCHEDULE")
-        await asyncio.sleep(max(0.0, (due - now).total_seconds()))
+        due = await _until_next(gateway.settings.feedback_schedule, "GATEWAY_FEEDBACK_SCHEDULE")
         month = previous_month(due.astimezone(SHANGHAI).date())
         try:
             result = await loop.run_in_executor(None, push_month, gateway.feedback(), month)
