@@ -65,10 +65,11 @@ class SignedClient:
         path = "/api/v1/reports" + ("?partial=true" if partial else "")
         return await self._request("POST", path, body, "application/json; charset=utf-8")
 
-    async def upload(self, fields: dict[str, str], filename: str, content: bytes, *, partial: bool = False) -> Answer:
+    async def upload(self, fields: dict[str, str], filename: str, content: bytes, *, partial: bool = False, dry_run: bool = False) -> Answer:
         """POST /api/v1/reports/upload; the multipart body is built here so that the signature covers its exact bytes."""
         body, content_type = encode_multipart(fields, filename, content)
-        path = "/api/v1/reports/upload" + ("?partial=true" if partial else "")
+        query = "&".join(name + "=true" for name, on in (("partial", partial), ("dry_run", dry_run)) if on)
+        path = "/api/v1/reports/upload" + (f"?{query}" if query else "")
         return await self._request("POST", path, body, content_type)
 
     async def send_json(self, method: str, path: str, data: Any) -> Answer:

@@ -11,10 +11,11 @@ from contracts.reports import (
     ReportKind,
     WorkOrderRecord,
 )
-from contracts.receipts import Problem, ProblemItem, Receipt, RejectedRecord
+from contracts.receipts import ColumnMapping, Problem, ProblemItem, Receipt, RejectedRecord, UploadPreview
 
 __all__ = [
     "Caller",
+    "ColumnMapping",
     "Period",
     "Problem",
     "ProblemItem",
@@ -23,5 +24,6 @@ __all__ = [
     "Report",
     "ReportEnvelope",
     "ReportKind",
+    "UploadPreview",
     "WorkOrderRecord",
 ]

@@ -49,6 +49,8 @@ class Reconciliation(_Strict):
     table1_received: int = Field(ge=0)
     table1_late: int = Field(ge=0)
     supervision_open: int = Field(ge=0, description="supervision items not resolved, at the time the document was made")
+    work_orders_closed: int = Field(0, ge=0, description="of the month's work orders, those the hotline reports closed (办结: a 办结时间 or status closed)")
+    work_orders_closed_in_time: int = Field(0, ge=0, description="of those, closed within their 处理时限 (calendar days from the call)")
 
 
 class TicketOutcome(_Strict):

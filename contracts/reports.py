@@ -116,6 +116,13 @@ class WorkOrderRecord(BaseModel):
     flags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=32)
     likes: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(None, description="Likes (点赞数) where the source is a message board: support for the matter, into the clue's hotness.")
     repeat_count: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(None, description="How often it was reported again (重复反映告知单量 of a 12345 export), into the clue's hotness.")
+    ticket_type: Annotated[str, Field(max_length=32)] | None = Field(
+        None, description="工单类型: 诉求, 投诉, 建议, 求助, 举报, 表扬 or 咨询 (or the English request, complaint, suggestion, help, report, "
+                          "praise, inquiry). A 咨询 asks for information: it is counted, but a topic of only 咨询 forms no clue.")
+    result: Annotated[str, Field(max_length=20000)] | None = Field(None, description="处理结果: how the handling unit answered; kept masked.")
+    closed_at: LocalDateTime | None = Field(None, description="办结时间: when the work order was closed.")
+    time_limit_days: Annotated[float, Field(ge=0, le=3650)] | None = Field(None, description="处理时限 in days (a 12345 export writes 7.0).")
+    company: ShortText | None = Field(None, description="企业名称: the business the work order is about, if any.")
 
 
 def period_problem(kind: Any, period: Any) -> str | None:

@@ -66,6 +66,11 @@ class WorkOrderStatus(BaseModel):
     street: str | None = None
     content: str = Field(description="The complaint text with personal data masked.")
     caller: str | None = Field(None, description="Masked caller name.")
+    ticket_type: str | None = Field(None, description="request, complaint, suggestion, help, report, praise, inquiry (咨询) or other.")
+    handling_unit: str | None = Field(None, description="承办单位.")
+    result: str | None = Field(None, description="处理结果, personal data masked.")
+    closed_at: datetime | None = Field(None, description="办结时间.")
+    time_limit_days: float | None = Field(None, description="处理时限 in days.")
 
 
 class ClueStatus(BaseModel):

@@ -38,7 +38,7 @@ from gateway.pipeline.gazetteer import Gazetteer
 from gateway.pipeline.normalize import Normalizer
 from gateway.pipeline.routing_rules import RoutingConfig
 from gateway.pipeline.screening import Screening
-from gateway.pipeline.taxonomy import Taxonomy
+from gateway.pipeline.taxonomy import DEFAULT_SYNONYMS, Taxonomy
 from gateway.ports import MailTransport
 from gateway.settings import ClientKey, GatewayConfig, Settings, load_config
 from gateway.stages import Stages
@@ -197,8 +197,13 @@ def bootstrap(*, upgrade_db: bool = True, gateway_config: GatewayConfig | None =
 def make_normalizer(config: GatewayConfig, citizen_secret: bytes) -> Normalizer:
     """The normalizer the settings describe (taxonomy, places, classifier, screening); no database needed."""
     settings = config.settings
+    taxonomy = Taxonomy.load(settings.taxonomy_file, synonyms={**DEFAULT_SYNONYMS, **config.categories})
+    unknown = sorted(target for target in config.categories.values() if target not in taxonomy.vocabulary())
+    if unknown:
+        raise ConfigError(f"categories: {', '.join(unknown)} is no category of the taxonomy ({settings.taxonomy_file or 'the bundled one'}); "
+                          f"map onto one of its names, e.g. {', '.join(sorted(taxonomy.level1)[:4])}")
     return Normalizer(
-        taxonomy=Taxonomy.load(settings.taxonomy_file), gazetteer=Gazetteer.load(settings.gazetteer_file),
+        taxonomy=taxonomy, gazetteer=Gazetteer.load(settings.gazetteer_file),
         classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,
         screening=Screening([(p.reason, p.pattern) for p in config.screening.patterns]),
     )

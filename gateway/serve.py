@@ -98,7 +98,7 @@ async def _feedback_on_schedule(gateway: Gateway) -> None:
 async def _watch_drop_folder(gateway: Gateway) -> None:
     assert gateway.settings.drop_dir is not None
     folder = DropFolder(gateway.uow, gateway.metrics, gateway.settings.drop_dir, client_id=gateway.settings.drop_client_id,
-                        settle_s=min(1.0, gateway.settings.drop_poll_s))
+                        settle_s=min(1.0, gateway.settings.drop_poll_s), columns=gateway.config.columns)
     loop = asyncio.get_running_loop()
     while True:
         try:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
+from gateway.intake.report_files import ColumnNames
 from gateway.workdays import CalendarOverrides
 from gateway.pipeline.routing_rules import RoutingConfig, bundled_routing_path, load_routing, parse_routing
 from gateway.yamlconfig import load_yaml, validate_at
@@ -188,6 +189,17 @@ class FileConfig(BaseModel):
     routing: Any = None
     screening: ScreeningConfig = Field(default_factory=ScreeningConfig)
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
+    columns: dict[str, str] = Field(default_factory=dict, description=(
+        "Another platform's column headers → the field each is read into (诉求描述: content, 事发街道: street), or ignore "
+        "for a column that must not be read; beside the usual headers (gateway/intake/report_files.py HEADER_ALIASES)."))
+    categories: dict[str, str] = Field(default_factory=dict, description=(
+        "Another platform's category names → the taxonomy's (城管执法: 城乡建设), beside the bundled synonyms (gateway/pipeline/taxonomy.py)."))
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        ColumnNames(value)  # names a field that does not exist
+        return value
 
 
 @dataclass
@@ -197,6 +209,8 @@ class GatewayConfig:
     clients: dict[str, ClientKey] = field(default_factory=dict)
     screening: ScreeningConfig = field(default_factory=ScreeningConfig)
     calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
+    columns: ColumnNames = field(default_factory=ColumnNames)
+    categories: dict[str, str] = field(default_factory=dict)
 
 
 def parse_client_keys(value: str) -> list[ClientKey]:
@@ -250,4 +264,5 @@ def load_config(**overrides: Any) -> GatewayConfig:
 
         extra = load_overrides(settings.calendar_file)
         calendar = CalendarOverrides(holidays=[*calendar.holidays, *extra.holidays], workdays=[*calendar.workdays, *extra.workdays])
-    return GatewayConfig(settings=settings, routing=routing, clients=clients, screening=file_cfg.screening, calendar=calendar)
+    return GatewayConfig(settings=settings, routing=routing, clients=clients, screening=file_cfg.screening, calendar=calendar,
+                         columns=ColumnNames(file_cfg.columns), categories=file_cfg.categories)

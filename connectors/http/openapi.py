@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from contracts import Problem, Receipt, Report, ReportKind
+from contracts import Problem, Receipt, Report, ReportKind, UploadPreview
 from contracts.consultations import Consultation, ConsultationReceipt, SupervisionUpdate
 from contracts.status import ClueStatus, Health, ReportStatus, WorkOrderStatus
 
@@ -32,7 +32,7 @@ def _problem(ref: str, description: str) -> dict[str, Any]:
 
 def build_openapi() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], str]] = [
-        (Report, "validation"), (Receipt, "serialization"), (Problem, "serialization"),
+        (Report, "validation"), (Receipt, "serialization"), (Problem, "serialization"), (UploadPreview, "serialization"),
         (ReportStatus, "serialization"), (WorkOrderStatus, "serialization"), (ClueStatus, "serialization"), (Health, "serialization"),
         (Consultation, "validation"), (ConsultationReceipt, "serialization"), (SupervisionUpdate, "validation"),
     ]
@@ -120,12 +120,24 @@ def build_openapi() -> dict[str, Any]:
                     "summary": "Upload a report as a file (.xlsx, .csv, .jsonl, .json)",
                     "description": "Spreadsheet columns are found by their usual Chinese headers: 工单编号, 受理时间/来电时间, 渠道/来源, "
                                    "问题分类/诉求类别 (or 一级分类, 二级分类, 三级分类), 所属区/区县, 街道/乡镇, 社区/村, 地址/事发地址, "
-                                   "诉求内容/来电内容, 来电人/姓名, 联系电话/电话, 承办单位/主办单位, 办理状态, 满意度. Title rows above the "
-                                   "header and blank rows are skipped; a bad row is named by its row number.",
+                                   "诉求内容/来电内容, 来电人/姓名, 联系电话/电话, 承办单位/主办单位, 办理状态, 满意度, and a Beijing 12345 "
+                                   "export's own (主要内容 with 标题, 被反映区, 被反映街乡镇, 问题点位, 工单类型, 工单状态, 工单来源, "
+                                   "来电人电话/账号, 处理结果, 办结时间, 处理时限, 重复反映告知单量, 企业名称); another platform's headers "
+                                   "are mapped in the deployment's configuration (columns:). Columns not read are listed in the receipt's "
+                                   "`columns.ignored`, never failed on. Title rows above the header and blank rows are skipped; a bad row "
+                                   "is named by its row number.",
                     "security": SIGNED,
-                    "parameters": [partial_param],
+                    "parameters": [partial_param, {
+                        "name": "dry_run", "in": "query", "required": False,
+                        "description": "true: store nothing; answer 200 with how the columns were read, how many rows are good, "
+                                       "the first problems by row and the first three work orders as they would be stored (masked).",
+                        "schema": {"type": "boolean", "default": False},
+                    }],
                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload_schema}}},
-                    "responses": receipt_responses,
+                    "responses": {**receipt_responses, "200": {
+                        "description": "The same report was received before: the original receipt, with duplicate true. "
+                                       "With ?dry_run=true: what the upload would store (nothing was stored).",
+                        "content": {"application/json": {"schema": {"oneOf": [{"$ref": ref[Receipt]}, {"$ref": ref[UploadPreview]}]}}}}},
                 }
             },
             "/api/v1/reports/{report_id}": {

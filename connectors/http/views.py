@@ -14,9 +14,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from connectors.http.multipart import parse_form
+from contracts import ColumnMapping
 from gateway.ops.health import readiness
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, PayloadTooLarge, RequestTimeout, Unauthorized, UnsupportedMediaType, ValidationFailed
+from gateway.intake.preview import column_mapping, preview_file
 from gateway.intake.report_files import SUFFIXES, report_from_file
 from gateway.intake.receive import ReceiveReport, Received
 from gateway.intake.group_commit import IntakeWriter
@@ -113,18 +115,22 @@ def _query(request: web.Request, allowed: frozenset[str] = frozenset()) -> None:
         )
 
 
-def _partial(request: web.Request) -> bool:
-    _query(request, frozenset({"partial"}))
-    value = request.query.get("partial", "false").lower()
-    if value not in ("true", "false", "1", "0"):
-        raise ValidationFailed("query parameter partial must be true or false", errors=[{"loc": ["query", "partial"], "msg": "not a boolean"}])
-    return value in ("true", "1")
+def _switches(request: web.Request, *names: str) -> dict[str, bool]:
+    """Boolean query parameters (?partial=true, ?dry_run=true), false when absent; any other parameter is refused."""
+    _query(request, frozenset(names))
+    switches = {}
+    for name in names:
+        value = request.query.get(name, "false").lower()
+        if value not in ("true", "false", "1", "0"):
+            raise ValidationFailed(f"query parameter {name} must be true or false", errors=[{"loc": ["query", name], "msg": "not a boolean"}])
+        switches[name] = value in ("true", "1")
+    return switches
 
 
-async def _receive(request: web.Request, cmd: ReceiveReport, started: float) -> web.Response:
+async def _receive(request: web.Request, cmd: ReceiveReport, started: float, *, columns: ColumnMapping | None = None) -> web.Response:
     gw = request.app[GATEWAY]
     result: Received = await request.app[WRITER].submit(cmd)
-    receipt = result.receipt
+    receipt = result.receipt if columns is None else result.receipt.model_copy(update={"columns": columns})
     if result.created:
         gw.metrics.intake_seconds.observe(time.perf_counter() - started)
         kind = cmd.data.get("kind", "unknown") if isinstance(cmd.data, dict) else "unknown"
@@ -151,7 +157,7 @@ async def post_report(request: web.Request) -> web.Response:
     body, verified = await _signed_body(request, "application/json", "send the report as application/json; charset=utf-8; files go to /api/v1/reports/upload",
                                         COMMAND_CENTER, claim_nonce=False)
     data = parse_json(body)
-    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.replay_key, partial=_partial(request), source="push")
+    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.replay_key, partial=_switches(request, "partial")["partial"], source="push")
     return await _receive(request, cmd, started)
 
 
@@ -169,11 +175,20 @@ async def upload_report(request: web.Request) -> web.Response:
         return report_from_file(
             upload.content, upload.filename, kind=fields.get("kind"), report_id=fields.get("report_id"),
             period_start=fields.get("period_start") or None, period_end=fields.get("period_end") or None, title=fields.get("title") or None,
+            columns=request.app[GATEWAY].config.columns,
         )
 
+    switches = _switches(request, "partial", "dry_run")
+    gw = request.app[GATEWAY]
+    if switches["dry_run"]:
+        # What the upload would store, read as it would be; nothing is stored (and the signature is not remembered).
+        preview = await in_thread(lambda: preview_file(upload.content, upload.filename, gw.normalizer, gw.config.columns))
+        return json_response(preview.document())
     data, rows = await in_thread(build)
-    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.replay_key, partial=_partial(request), source="upload", row_numbers=rows)
-    return await _receive(request, cmd, started)
+    cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.replay_key, partial=switches["partial"], source="upload", row_numbers=rows)
+    columns = None if upload.filename.lower().endswith(".json") else await in_thread(
+        lambda: column_mapping(upload.content, upload.filename, gw.config.columns))
+    return await _receive(request, cmd, started, columns=columns)
 
 
 async def _signed_read(request: web.Request, load: Callable[[Session, str | None], BaseModel]) -> web.Response:

@@ -32,7 +32,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     runtime = WorkerRuntime(gateway.broker, gateway.actors.values(), threads=gateway.settings.worker_threads).start() if gateway.embedded else None
     try:
         try:
-            outcome = import_file(gateway.uow, path.read_bytes(), path.name, meta, client_id=args.client_id, source="import", partial=args.partial)
+            outcome = import_file(gateway.uow, path.read_bytes(), path.name, meta, client_id=args.client_id, source="import", partial=args.partial,
+                                  columns=gateway.config.columns)
         except GatewayError as exc:
             console.print(reason_text(path.name, exc), highlight=False)
             return 1
@@ -76,7 +77,8 @@ def _dry_run(path: Path) -> int:
 
     console = terminal()
     try:
-        preview = preview_file(path.read_bytes(), path.name, make_normalizer(load_config(), b"dry-run"))
+        config = load_config()
+        preview = preview_file(path.read_bytes(), path.name, make_normalizer(config, b"dry-run"), config.columns)
     except GatewayError as exc:
         terminal(stderr=True).print(f"{path.name}: {exc.detail}", style="red")
         return 1

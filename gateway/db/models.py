@@ -95,6 +95,11 @@ class WorkOrder(Base):
     likes: Mapped[int] = mapped_column(Integer, default=0, doc="Support the source counted: a message board's likes (点赞数).")
     repeat_count: Mapped[int] = mapped_column(Integer, default=0, doc="重复反映告知单量 of a 12345 export: how often it was reported again.")
     status_issued_at: Mapped[datetime | None] = mapped_column(doc="Issue time of the report the current status came from.")
+    ticket_type: Mapped[str | None] = mapped_column(String(32), doc="request, complaint, suggestion, help, report, praise, inquiry (咨询) or other.")
+    result_masked: Mapped[str | None] = mapped_column(Text, doc="处理结果, masked.")
+    closed_at: Mapped[datetime | None] = mapped_column(doc="办结时间 as the export gave it.")
+    time_limit_days: Mapped[float | None] = mapped_column(Float, doc="处理时限 in days.")
+    company: Mapped[str | None] = mapped_column(String(200), doc="企业名称: the business the work order is about.")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

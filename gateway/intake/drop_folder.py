@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.errors import GatewayError
 from gateway.intake.file_import import NAMING_HELP, import_file, meta_from_name
+from gateway.intake.report_files import BUILTIN, ColumnNames
 from gateway.metrics import Metrics
 from gateway.periods import SHANGHAI
 from gateway.uow import UnitOfWorkFactory
@@ -56,8 +57,9 @@ def _move(path: Path, folder: Path) -> Path:
 
 
 class DropFolder:
-    def __init__(self, uow: UnitOfWorkFactory, metrics: Metrics, folder: Path, *, client_id: str, settle_s: float = 1.0) -> None:
-        self.uow, self.metrics, self.client_id = uow, metrics, client_id
+    def __init__(self, uow: UnitOfWorkFactory, metrics: Metrics, folder: Path, *, client_id: str, settle_s: float = 1.0,
+                 columns: ColumnNames = BUILTIN) -> None:
+        self.uow, self.metrics, self.client_id, self.columns = uow, metrics, client_id, columns
         self.folder = folder
         self.settle_s = settle_s
         self._seen: dict[str, tuple[int, int]] = {}
@@ -86,7 +88,8 @@ class DropFolder:
     def _take(self, path: Path) -> str:
         metrics = self.metrics
         try:
-            outcome = import_file(self.uow, path.read_bytes(), path.name, meta_from_name(path), client_id=self.client_id, source="drop")
+            outcome = import_file(self.uow, path.read_bytes(), path.name, meta_from_name(path), client_id=self.client_id, source="drop",
+                                  columns=self.columns)
         except GatewayError as exc:
             target = _move(path, self.folder / "quarantine")
             target.with_name(target.name + ".reason.txt").write_text(reason_text(path.name, exc), encoding="utf-8")

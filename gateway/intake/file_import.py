@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.db.models import ImportedFile
 from gateway.errors import ValidationFailed
-from gateway.intake.report_files import SUFFIXES, iter_records, report_from_file
+from gateway.intake.report_files import BUILTIN, SUFFIXES, ColumnNames, iter_records, report_from_file
 from gateway.intake.receive import ReceiveReport, Received, store_report, store_stream
 from gateway.uow import UnitOfWorkFactory
 
@@ -42,7 +42,8 @@ def meta_from_name(path: Path) -> FileMeta:
     return FileMeta(kind=KINDS[m["kind"]], report_id=m["report_id"], period_start=m["start"], period_end=m["end"])
 
 
-def import_file(uow_factory: UnitOfWorkFactory, content: bytes, filename: str, meta: FileMeta, *, client_id: str, source: str, partial: bool = False) -> FileOutcome:
+def import_file(uow_factory: UnitOfWorkFactory, content: bytes, filename: str, meta: FileMeta, *, client_id: str, source: str, partial: bool = False,
+                columns: ColumnNames = BUILTIN) -> FileOutcome:
     """Store the report in a file once; the same content again is recognised by its hash."""
     if not filename.lower().endswith(SUFFIXES):
         raise ValidationFailed(f"{filename}: files of this type are not read; use .xlsx, .csv, .jsonl or .json", errors=[{"loc": ["file"], "msg": "unsupported file type"}])
@@ -51,13 +52,13 @@ def import_file(uow_factory: UnitOfWorkFactory, content: bytes, filename: str, m
         if uow.session.get(ImportedFile, digest) is not None:
             return FileOutcome(digest, None)
         if filename.lower().endswith(".json"):
-            data, rows = report_from_file(content, filename, kind=meta.kind, report_id=meta.report_id)
+            data, rows = report_from_file(content, filename, kind=meta.kind, report_id=meta.report_id, columns=columns)
             received = store_report(uow.session, ReceiveReport(client_id=client_id, data=data, partial=partial, source=source, row_numbers=rows))
         else:
             # A spreadsheet or .jsonl may be a month of a district: read and stored a chunk at a time.
             envelope = {"report_id": meta.report_id, "kind": meta.kind,
                         **({"period": {"start": meta.period_start, "end": meta.period_end}} if meta.period_start or meta.period_end else {})}
-            received = store_stream(uow.session, client_id=client_id, source=source, envelope=envelope, records=iter_records(content, filename),
+            received = store_stream(uow.session, client_id=client_id, source=source, envelope=envelope, records=iter_records(content, filename, columns),
                                     digest=hashlib.sha256(content + json.dumps(envelope, sort_keys=True).encode()).hexdigest(), partial=partial)
         uow.session.add(ImportedFile(sha256=digest, filename=filename[:500], source=source, report_id=received.receipt.report_id))
         uow.commit()

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts import WorkOrderRecord
-from gateway.intake.report_files import header_mapping, iter_records
+from contracts import ColumnMapping, UploadPreview, WorkOrderRecord
+from gateway.intake.report_files import BUILTIN, ColumnNames, header_mapping, iter_records
 from gateway.pipeline.normalize import Normalizer
 
 PROBLEMS_SHOWN = 10
@@ -33,12 +33,22 @@ class Preview:
     def bad(self) -> int:
         return self.rows - self.good
 
+    def document(self) -> UploadPreview:
+        """As the upload's ?dry_run=true answers it."""
+        return UploadPreview(columns=ColumnMapping(read=self.recognised, ignored=self.ignored), rows=self.rows, good=self.good,
+                             refused=self.bad, problems=self.problems, samples=self.samples)
 
-def preview_file(content: bytes, filename: str, normalizer: Normalizer) -> Preview:
+
+def column_mapping(content: bytes, filename: str, columns: ColumnNames = BUILTIN) -> ColumnMapping:
+    read, ignored = header_mapping(content, filename, columns)
+    return ColumnMapping(read=read, ignored=ignored)
+
+
+def preview_file(content: bytes, filename: str, normalizer: Normalizer, columns: ColumnNames = BUILTIN) -> Preview:
     """The file read as an upload would read it; ValidationFailed when it cannot be read at all (as an upload would say)."""
-    recognised, ignored = header_mapping(content, filename)
+    recognised, ignored = header_mapping(content, filename, columns)
     preview = Preview(recognised, ignored)
-    for row, raw in iter_records(content, filename):
+    for row, raw in iter_records(content, filename, columns):
         preview.rows += 1
         try:
             record = WorkOrderRecord.model_validate(raw)
@@ -54,6 +64,8 @@ def preview_file(content: bytes, filename: str, normalizer: Normalizer) -> Previ
                 "ticket_no": n.ticket_no, "received_at": n.received_at.isoformat(), "category": "/".join(n.category),
                 "place": " ".join(p for p in (n.district, n.street, n.community) if p), "address": n.address,
                 "caller": n.caller_masked, "content": n.content_masked, "excluded": n.excluded_reason,
+                "ticket_type": n.ticket_type, "status": n.status, "handling_unit": n.handling_unit, "result": n.result_masked,
+                "closed_at": n.closed_at.isoformat() if n.closed_at else None,
             })
     return preview
 

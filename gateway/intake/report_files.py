@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
@@ -42,14 +42,54 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "handling_unit": ("承办单位", "主办单位", "handling_unit"),
     "status": ("办理状态", "状态", "工单状态", "status"),
     "repeat_count": ("重复反映告知单量", "重复反映次数", "repeat_count"),
+    "ticket_type": ("工单类型", "诉求类型", "来电类型", "ticket_type"),
+    "result": ("处理结果", "办理结果", "答复内容", "回复内容", "result"),
+    "closed_at": ("办结时间", "结案时间", "closed_at"),
+    "time_limit_days": ("处理时限", "办理时限", "time_limit_days"),
+    "company": ("企业名称", "涉及企业", "company"),
     "satisfaction": ("满意度", "satisfaction"),
     "flags": ("标记", "flags"),
 }
-_LOOKUP = {alias.lower(): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
+IGNORE = "ignore"  # a configuration's `columns:` may name a column the gateway must not read
+
+
+def _clean_header(value: Any) -> str:
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    return re.sub(r"[\s*:：]|（.*?）|\(.*?\)", "", text)
+
+
+class ColumnNames:
+    """Header names → the fields they are read into: the usual ones (HEADER_ALIASES) and a deployment's own.
+
+    The configuration file's `columns:` section maps another platform's headers
+    (``诉求描述: content``, ``事发街道: street``, ``序号: ignore``); a name there wins
+    over the built-in one.
+    """
+
+    def __init__(self, extra: Mapping[str, str] | None = None) -> None:
+        self.lookup: dict[str, str | None] = {_clean_header(a): f for f, aliases in HEADER_ALIASES.items() for a in aliases}
+        for header, field in (extra or {}).items():
+            if field != IGNORE and field not in HEADER_ALIASES:
+                raise ValueError(f"columns: {header!r} is mapped to {field!r}, which is no field; use one of {', '.join(HEADER_ALIASES)} or {IGNORE}")
+            self.lookup[_clean_header(header)] = None if field == IGNORE else field
+
+    def field(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = _clean_header(value)
+        if text in self.lookup:
+            return self.lookup[text]
+        if text.replace("/", "") in self.lookup:  # 来电人电话/账号
+            return self.lookup[text.replace("/", "")]
+        return next((self.lookup[a] for a in text.split("/") if self.lookup.get(a)), None)
+
+
+BUILTIN = ColumnNames()
 
 SUFFIXES = (".xlsx", ".csv", ".jsonl", ".json")
 WORK_ORDER_FIELDS = ("ticket_no", "received_at", "channel", "category", "district", "street", "community", "address", "content", "caller",
-                     "handling_unit", "status", "satisfaction", "flags", "likes", "repeat_count")
+                     "handling_unit", "status", "satisfaction", "flags", "likes", "repeat_count", "ticket_type", "result", "closed_at",
+                     "time_limit_days", "company")
 UNKNOWN_PLACE = {"不详", "未知", "无", "-", "/", "暂无"}  # an export's way of saying it does not know
 
 
@@ -59,21 +99,14 @@ class ParsedRows:
     rows: list[int]
 
 
-def _header_key(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    text = re.sub(r"[\s*:：]|（.*?）|\(.*?\)", "", text).replace("/", "")
-    return _LOOKUP.get(text) or next((_LOOKUP[a] for a in text.split("/") if a in _LOOKUP), None)
-
-
-def _find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[int, str]]:
+def _find_header(rows: list[tuple[int, list[Any]]], columns: ColumnNames) -> tuple[int, dict[int, str]]:
     for position, (_, cells) in enumerate(rows[:30]):
-        mapping = {i: key for i, cell in enumerate(cells) if (key := _header_key(cell))}
+        mapping = {i: key for i, cell in enumerate(cells) if (key := columns.field(cell))}
         if len(mapping) >= 3 and ("content" in mapping.values() or "ticket_no" in mapping.values()):
             return position, mapping
     raise ValidationFailed(
-        "no header row found in the first 30 rows: the sheet needs columns such as 工单编号, 受理时间, 问题分类, 诉求内容",
+        "no header row found in the first 30 rows: the sheet needs columns such as 工单编号, 受理时间, 问题分类, 诉求内容 "
+        "(another platform's own header names can be mapped in the configuration file's columns: section)",
         errors=[{"loc": ["file"], "msg": "no recognised header row"}],
     )
 
@@ -111,6 +144,14 @@ def local_time(value: Any) -> Any:
     return text
 
 
+def _days(text: str) -> float | str:
+    """处理时限 as an export writes it (7.0, 7天, 3个工作日, 24小时) in days; anything else is left for validation to name."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(天|日|个?工作日|个?自然日|小时|h)?", text)
+    if not m:
+        return text
+    return float(m[1]) / 24 if m[2] in ("小时", "h") else float(m[1])
+
+
 def _record(cells: list[Any], mapping: dict[int, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for i, key in mapping.items():
@@ -131,8 +172,15 @@ def _record(cells: list[Any], mapping: dict[int, str]) -> dict[str, Any]:
             record["repeat_count"] = int(float(repeats))
         except ValueError:
             record["repeat_count"] = repeats  # named by validation
-    if values.get("received_at") is not None:
-        record["received_at"] = local_time(values["received_at"])
+    for key in ("received_at", "closed_at"):
+        if _text(values.get(key)) is not None:
+            record[key] = local_time(values[key])
+    for key in ("ticket_type", "result", "company"):
+        if (text := _text(values.get(key))) is not None:
+            record[key] = text
+    limit = _text(values.get("time_limit_days"))
+    if limit is not None:
+        record["time_limit_days"] = _days(limit)
     levels = [_text(values.get(f"category_{n}")) for n in (1, 2, 3)]
     if any(levels):
         record["category"] = [level for level in levels if level]
@@ -147,31 +195,38 @@ def _record(cells: list[Any], mapping: dict[int, str]) -> dict[str, Any]:
     return record
 
 
-def _table(rows: Iterable[tuple[int, list[Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _table(rows: Iterable[tuple[int, list[Any]]], columns: ColumnNames) -> Iterator[tuple[int, dict[str, Any]]]:
     """(row number, record) for each non-blank row below the header; rows are read as they come."""
     rows = iter(rows)
     head = list(itertools.islice(rows, 30))
-    position, mapping = _find_header(head)
+    position, mapping = _find_header(head, columns)
     for row_no, cells in itertools.chain(head[position + 1:], rows):
         if all(_text(c) is None for c in cells):
             continue
         yield row_no, _record(cells, mapping)
 
 
-def header_mapping(content: bytes, filename: str) -> tuple[dict[str, str], list[str]]:
+def header_mapping(content: bytes, filename: str, columns: ColumnNames = BUILTIN) -> tuple[dict[str, str], list[str]]:
     """The file's columns the gateway reads (column → field) and those it leaves out, as iter_records sees them."""
     suffix = PurePath(filename).suffix.lower()
     if suffix in (".xlsx", ".csv"):
         rows = _xlsx_rows(content) if suffix == ".xlsx" else _csv_rows(content)
         head = list(itertools.islice(rows, 30))
-        position, mapping = _find_header(head)
+        position, mapping = _find_header(head, columns)
         cells = head[position][1]
         names = {i: str(cells[i]).strip() for i in range(len(cells)) if _text(cells[i]) is not None}
         return {names[i]: field for i, field in mapping.items() if i in names}, [name for i, name in names.items() if i not in mapping]
     if suffix == ".jsonl":
-        first = next((value for _, value in _jsonl(content)), {})
-        keys = list(first) if isinstance(first, dict) else []
-        return {k: k for k in keys if k in WORK_ORDER_FIELDS}, [k for k in keys if k not in WORK_ORDER_FIELDS]
+        line = next((line for line in io.StringIO(decode_text(content)) if line.strip()), "{}")
+        try:
+            first = json.loads(line)
+        except (ValueError, RecursionError):
+            first = {}
+        keys = [str(k) for k in first] if isinstance(first, dict) else []
+        if {"content", "ticket_no"} & set(keys):
+            return {k: k for k in keys if k in WORK_ORDER_FIELDS}, [k for k in keys if k not in WORK_ORDER_FIELDS]
+        read = {k: field for k in keys if (field := columns.field(k))}  # Chinese keys, as _jsonl reads them
+        return read, [k for k in keys if k not in read]
     return {}, []
 
 
@@ -196,7 +251,7 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
         yield number, list(row)
 
 
-def _jsonl(content: bytes) -> Iterator[tuple[int, Any]]:
+def _jsonl(content: bytes, columns: ColumnNames) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(io.StringIO(decode_text(content)), start=1):
         if not line.strip():
             continue
@@ -208,34 +263,35 @@ def _jsonl(content: bytes) -> Iterator[tuple[int, Any]]:
             value = {"_line_error": "not a work order: nested too deep or a number out of range"}
         if isinstance(value, dict) and not ({"content", "ticket_no"} & set(value)):
             # Chinese keys, as exported from a spreadsheet
-            mapping = {i: key for i, k in enumerate(value) if (key := _header_key(k))}
+            mapping = {i: key for i, k in enumerate(value) if (key := columns.field(k))}
             value = _record(list(value.values()), mapping) if mapping else value
         yield number, value
 
 
-def iter_records(content: bytes, filename: str) -> Iterator[tuple[int, Any]]:
+def iter_records(content: bytes, filename: str, columns: ColumnNames = BUILTIN) -> Iterator[tuple[int, Any]]:
     """(row or line number, record) for each work order in a file, read as it goes (a large file is never held twice)."""
     suffix = PurePath(filename).suffix.lower()
     if suffix == ".xlsx":
-        return _table(_xlsx_rows(content))
+        return _table(_xlsx_rows(content), columns)
     if suffix == ".csv":
-        return _table(_csv_rows(content))
+        return _table(_csv_rows(content), columns)
     if suffix == ".jsonl":
-        return _jsonl(content)
+        return _jsonl(content, columns)
     raise ValidationFailed(
         f"files of type {suffix or '(none)'} are not read: send .xlsx, .csv (UTF-8 or GB18030) or .jsonl",
         errors=[{"loc": ["file"], "msg": "unsupported file type"}],
     )
 
 
-def read_records(content: bytes, filename: str) -> ParsedRows:
+def read_records(content: bytes, filename: str, columns: ColumnNames = BUILTIN) -> ParsedRows:
     """The work-order records in a file, with their row (or line) numbers."""
-    pairs = list(iter_records(content, filename))
+    pairs = list(iter_records(content, filename, columns))
     return ParsedRows([record for _, record in pairs], [number for number, _ in pairs])
 
 
 def report_from_file(content: bytes, filename: str, *, kind: str | None, report_id: str | None,
-                     period_start: str | None = None, period_end: str | None = None, title: str | None = None) -> tuple[dict[str, Any], list[int] | None]:
+                     period_start: str | None = None, period_end: str | None = None, title: str | None = None,
+                     columns: ColumnNames = BUILTIN) -> tuple[dict[str, Any], list[int] | None]:
     """A report document (INTEGRATION.md section 1) and the row numbers of its records (None for .json)."""
     if PurePath(filename).suffix.lower() == ".json":
         try:
@@ -246,7 +302,7 @@ def report_from_file(content: bytes, filename: str, *, kind: str | None, report_
             raise ValidationFailed("the .json file is nested too deep or holds a number out of range; it is no report",
                                    errors=[{"loc": ["file"], "msg": "not a report"}]) from None
         return data, None
-    parsed = read_records(content, filename)
+    parsed = read_records(content, filename, columns)
     report: dict[str, Any] = {"report_id": report_id, "kind": kind, "records": parsed.records}
     if period_start or period_end:
         report["period"] = {"start": period_start, "end": period_end}

@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from gateway.db.models import Clue, Consultation, ConsultationItem, Report, ReportWorkOrder, Supervision
+from gateway.db.models import Clue, Consultation, ConsultationItem, Report, ReportWorkOrder, Supervision, WorkOrder
 from gateway.errors import ValidationFailed
 from gateway.periods import SHANGHAI
 
@@ -40,9 +40,12 @@ class Reconciliation:
     table1_received: int
     table1_late: int
     supervision_open: int
+    work_orders_closed: int = 0
+    work_orders_closed_in_time: int = 0
 
     def rows(self) -> list[tuple[str, int]]:
-        return [("本月收到工单（件）", self.work_orders_received), ("本月分办线索（条）", self.clues_routed),
+        return [("本月收到工单（件）", self.work_orders_received), ("其中热线已办结（件）", self.work_orders_closed),
+                ("其中在处理时限内办结（件）", self.work_orders_closed_in_time), ("本月分办线索（条）", self.clues_routed),
                 ("其中已有协商结果的线索（条）", self.clues_with_result), ("本月活动情况表（附表1）收到（份）", self.table1_received),
                 ("其中逾期报送（份）", self.table1_late), ("督办事项尚未办结（件，截至目前）", self.supervision_open)]
 
@@ -89,10 +92,13 @@ def monthly_summary(session: Session, month: str) -> MonthlySummary:
         select(func.count(), func.coalesce(func.sum(case((Consultation.late.is_(True), 1), else_=0)), 0))
         .where(Consultation.received_at >= start, Consultation.received_at < end)
     ).one()
+    months_orders = (select(func.distinct(ReportWorkOrder.work_order_pk)).join(Report, Report.id == ReportWorkOrder.report_pk)
+                     .where(Report.received_at >= start, Report.received_at < end))
+    closed, in_time = _closed(session, months_orders)
     reconciliation = Reconciliation(
-        work_orders_received=session.scalar(
-            select(func.count(func.distinct(ReportWorkOrder.work_order_pk))).join(Report, Report.id == ReportWorkOrder.report_pk)
-            .where(Report.received_at >= start, Report.received_at < end)) or 0,
+        work_orders_received=session.scalar(select(func.count()).select_from(months_orders.subquery())) or 0,
+        work_orders_closed=closed,
+        work_orders_closed_in_time=in_time,
         clues_routed=len(clue_ids),
         clues_with_result=len(with_result),
         table1_received=int(received[0]),
@@ -100,6 +106,17 @@ def monthly_summary(session: Session, month: str) -> MonthlySummary:
         supervision_open=session.scalar(select(func.count()).select_from(Supervision).where(Supervision.state == "open")) or 0,
     )
     return MonthlySummary(month=f"{first.year}-{first.month:02d}", rows=rows, totals=totals, reconciliation=reconciliation)
+
+
+def _closed(session: Session, orders: Select[Any]) -> tuple[int, int]:
+    """Of these work orders: closed by the hotline (a 办结时间, or status closed), and closed within their 处理时限."""
+    closed = in_time = 0
+    query = (select(WorkOrder.received_at, WorkOrder.closed_at, WorkOrder.time_limit_days)
+             .where(WorkOrder.id.in_(orders), or_(WorkOrder.closed_at.is_not(None), WorkOrder.status == "closed")))
+    for received_at, closed_at, limit in session.execute(query.execution_options(yield_per=5000)):
+        closed += 1
+        in_time += closed_at is not None and limit is not None and closed_at - received_at <= timedelta(days=limit)
+    return closed, in_time
 
 
 def render_text(summary: MonthlySummary, hall: str = "协商议事厅") -> str:

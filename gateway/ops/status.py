@@ -115,6 +115,11 @@ def work_order_status(session: Session, client_id: str | None, ticket_no: str, r
         district=order.district,
         street=order.street,
         content=order.content_masked,
+        ticket_type=order.ticket_type,
+        handling_unit=order.handling_unit,
+        result=order.result_masked,
+        closed_at=order.closed_at,
+        time_limit_days=order.time_limit_days,
         caller=order.caller_masked,
     )
 

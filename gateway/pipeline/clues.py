@@ -38,6 +38,7 @@ class ClueDraft:
     topic_pk: int | None = None
     count: int = 0
     support: int = 0
+    inquiries: int = 0
     shared_with: list[str] = field(default_factory=list)
     _streets: Counter[str] = field(default_factory=Counter)
     _named: Counter[str] = field(default_factory=Counter)
@@ -60,6 +61,7 @@ class ClueDraft:
     def add(self, order: RoutedOrder, *, sample_width: int = 160) -> None:
         new_issue = order.issue_pk is None or order.issue_pk not in self._issues
         self.count += 1
+        self.inquiries += order.inquiry
         self.support += order.support
         self._committees[order.committee_id] += 1
         if order.street:
@@ -130,6 +132,8 @@ class ClueDraft:
     def classify(self, routing: RoutingConfig, *, urgent: bool, previous: int | None) -> tuple[str, str] | None:
         """(clue type, why, in the office's words), or None when the topic is below the thresholds."""
         t = routing.clue_types
+        if self.inquiries == self.count:
+            return None  # questions asking for information (咨询) only: they tell of no problem to consult on
         if urgent:
             return "public_opinion", "突发性重点问题，及时报送"
         if self.count < t.min_work_orders:

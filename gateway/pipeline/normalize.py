@@ -67,6 +67,16 @@ class NormalizedWorkOrder:
     excluded_reason: str | None
     likes: int = 0
     repeat_count: int = 0
+    ticket_type: str | None = None
+    result_masked: str | None = None
+    closed_at: datetime | None = None
+    time_limit_days: float | None = None
+    company: str | None = None
+
+    @property
+    def inquiry(self) -> bool:
+        """A 咨询 asks for information: counted, but it forms no clue alone."""
+        return self.ticket_type == "inquiry"
 
 
 STATUS = {
@@ -81,13 +91,22 @@ SATISFACTION = {
     "unsatisfied": ("unsatisfied", "不满意", "很不满意", "非常不满意"),
     "not_rated": ("not_rated", "未评价", "未回访", "无", "暂无"),
 }
+TICKET_TYPES = {
+    "request": ("request", "诉求", "求决", "反映"),
+    "complaint": ("complaint", "投诉"),
+    "suggestion": ("suggestion", "建议", "意见建议"),
+    "help": ("help", "求助"),
+    "report": ("report", "举报"),
+    "praise": ("praise", "表扬", "感谢"),
+    "inquiry": ("inquiry", "咨询", "查询"),
+}
 
 
 def _vocabulary(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {word.lower(): key for key, words in table.items() for word in words}
 
 
-_STATUS, _SATISFACTION = _vocabulary(STATUS), _vocabulary(SATISFACTION)
+_STATUS, _SATISFACTION, _TICKET_TYPES = _vocabulary(STATUS), _vocabulary(SATISFACTION), _vocabulary(TICKET_TYPES)
 
 
 def vocabulary_value(value: str | None, table: dict[str, str]) -> str | None:
@@ -158,6 +177,11 @@ class Normalizer:
             excluded_reason=self.screening.screen(record.flags, category, content),
             likes=record.likes or 0,
             repeat_count=record.repeat_count or 0,
+            ticket_type=vocabulary_value(clean(record.ticket_type), _TICKET_TYPES),
+            result_masked=mask_text(self.text(record.result) or "", [caller_name]) or None,
+            closed_at=record.closed_at,
+            time_limit_days=record.time_limit_days,
+            company=self.text(record.company),
         )
 
     def routable_category(self, n: NormalizedWorkOrder) -> list[str]:
@@ -168,7 +192,8 @@ class Normalizer:
 
 
 _FIELDS = ("received_at", "channel", "category", "category_inferred", "category_confidence", "district", "street",
-           "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason", "likes", "repeat_count")
+           "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason", "likes", "repeat_count",
+           "ticket_type", "time_limit_days", "company")
 _CHUNK = 2000  # tickets per IN (…) look-up: under every database's parameter limit
 
 
@@ -178,7 +203,7 @@ def _row(n: NormalizedWorkOrder, issued_at: datetime, *, keep_status: bool, call
     row["updated_at"] = utcnow()
     if not keep_status:
         # The latest status wins by the issue time of the report that carried it.
-        row.update(status=n.status, satisfaction=n.satisfaction, status_issued_at=issued_at)
+        row.update(status=n.status, satisfaction=n.satisfaction, result_masked=n.result_masked, closed_at=n.closed_at, status_issued_at=issued_at)
     return row
 
 

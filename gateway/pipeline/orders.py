@@ -22,3 +22,4 @@ class RoutedOrder:
     support: int = 0  # likes and repeat counts the source gave
     places: tuple[str, ...] = ()  # estates, villages, roads, schools, companies the text names
     district: str | None = None
+    inquiry: bool = False  # a 咨询: counted in its topic, but a topic of only 咨询 is no clue

@@ -7,8 +7,9 @@ number word such as 订单号 stands before them) and e-mail addresses are repla
 licence plates keep province, city letter and last character (京A****5); a home's
 building, unit and room are masked, the estate kept; full names become surname +
 某某 (from the caller field, from rjieba's person-name tags, and from cues: 我叫…,
-市民…女士, 反映人…, 工作人员…, a relative, a signature). A bare "王先生/李女士"
-names nobody and is kept. `luhn_valid` is no longer used by the masker; the test
+市民…女士, 反映人…, 工作人员…, a relative, a signature); a staff member named by
+surname and title (工作人员王老师) keeps only the title (工作人员某老师). A bare
+"王先生/李女士" names nobody and is kept. `luhn_valid` is no longer used by the masker; the test
 data uses it to make valid and invalid card numbers.
 """
 from __future__ import annotations
@@ -30,7 +31,10 @@ _STOP = r"(?=[，,。.；;：:、\s（(）)]|是|住|家住|在|电话|手机|�
 
 _SEP = r"[-\s.－—]?"  # how citizens split a number: 138-1234-5678, 138 1234 5678, 177.6061.0603, 010－62345678
 MOBILE = re.compile(rf"(?<![0-9])(?:\+?86{_SEP})?(1[3-9][0-9]){_SEP}([0-9]{{4}}){_SEP}([0-9]{{4}})(?![0-9])")
-LANDLINE = re.compile(r"(?<![0-9])[(（]?(0[1-9][0-9]{1,2})[)）]?[-\s－—]?([0-9]{3,4})[-\s－—]?([0-9]{4})(?![0-9])")
+# An area code and 7 or 8 digits, however grouped (010-6234-5678, (010)62345678, 0730-5450-029): all but the last four masked.
+LANDLINE = re.compile(r"(?<![0-9])[(（]?(0[1-9][0-9]{1,2})[)）]?[-\s－—]?((?:[0-9][-\s－—]?){3,4})((?:[0-9][-\s－—]?){3}[0-9])(?![0-9])")
+# A local number without its area code, where a phone word says it is one (家里电话5426330, 区号0571，号码57452457).
+LOCAL_PHONE = re.compile(r"((?:电话|座机|固话|号码|宅电|拨打|可打|请打|致电)(?:号码)?(?:是|为)?[:：\s]*)([2-9][0-9]{2,3})([0-9]{4})(?![0-9])")
 ID_CARD = re.compile(r"(?<![0-9])[1-9][0-9]{5}\s?(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])\s?[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
 # 16 to 19 digits, in groups or not: a bank card or an account, whether or not it passes Luhn (an account number need not).
 BANK_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){15,18}(?![0-9])")
@@ -46,12 +50,18 @@ PLATE = re.compile(r"(?<![A-Za-z0-9])([京津沪渝冀豫云辽黑湘皖鲁新�
 _PHONE_AHEAD = r"(?=(?:先生|女士)[，,:：\s]*(?:的)?(?:电话|手机|联系电话|联系方式)?(?:是|为)?[:：\s]*(?:\+?86[- ]?)?(?:1[3-9][0-9]|0[1-9][0-9]{1,2}))"
 _WHO = r"(?:市民|居民|业主|村民|住户|家长|反映人|投诉人|来电人|当事人|联系人|承办人|经办人|负责人|工作人员|社区工作人员|网格员|民警|医生|护士|物业的|街道的|社区的|村里的)"
 _KIN = r"(?:父亲|母亲|爸爸|妈妈|儿子|女儿|爱人|丈夫|妻子|老公|老婆|孩子|爷爷|奶奶|外公|外婆|哥哥|姐姐|弟弟|妹妹|岳父|岳母|公公|婆婆)"
+_KIN_WORD = re.compile(_KIN)
 # A name right after who the person is (市民蔡丽华女士称, 反映人：肖佳斌, 工作人员刘春电话…, 我父亲卢永琴今年…).
 _NAME_AFTER_WHO = re.compile(rf"(?:{_WHO}|{_KIN})[:：\s]*({_HAN}{{2,3}}?)(?=女士|先生|同志|称|说|反映|电话|手机|联系|今年|上门|身体|至今|答应|回复|告诉|在|，|,|。|：|:|（|\(|\s|$)")
 # A letter's signature: the last words after 此致敬礼 or a dash.
 _SIGNATURE = re.compile(rf"(?:(?:此致敬礼[!！。]?|——|—|签名[:：]?)\s*({_HAN}{{2,3}})\s*[。!！]?$|[。！!，,]\s*({_HAN}{{2,3}}?)(?:敬上|谨上|敬启)[。!！]?$)")
 _NAME_BEFORE_TITLE = re.compile(
     rf"(?:(?<=[，,。；;：:\s（(])|(?<=联系人)|(?<=来电人)|(?<=反映人)|(?<=市民)|(?<=居民)|(?<=业主)|(?<=请)|(?<=找)|(?<=联系)|^)({_HAN}{{2,3}}){_PHONE_AHEAD}"
+)
+# A staff member named by surname and title after who they are (工作人员王老师, 网格员李大姐, 民警张警官): the surname goes.
+_STAFF_BY_TITLE = re.compile(
+    r"((?:社区|街道|村委会?|物业|居委会)?(?:工作人员|网格员|民警|片警|社工|经办人|承办人|客服|专管员|执法人员|城管队员|物业)[:：\s]*)"
+    rf"({_HAN})(?=老师|师傅|主任|经理|书记|科长|警官|队长|站长|所长|处长|部长|组长|阿姨|大姐|大哥)"
 )
 NAME_CUES = [
     re.compile(rf"(?:我叫|本人叫|我是|本人|姓名[:：]?\s*|联系人[:：]?\s*|来电人[:：]?\s*)({_HAN}{{2,3}}?){_STOP}"),
@@ -125,20 +135,38 @@ def _everyday_df() -> dict[str, int]:
 
 
 _ACTS = ("反映", "说", "称", "表示", "今年", "上门", "电话", "联系", "答应", "告诉", "要求", "回复", "投诉", "来电", "打电话", "同志", "女士", "先生",
-         "至今", "身体", "敬上")
+         "至今", "身体", "敬上", "多次", "一直", "曾经", "现年", "于20", "于19", "向", "找")
+_NAME_TAGS = ("nr", "nrt", "nz")  # person names, transliterated names, other proper names (谭超彬 is tagged nz)
 
 
 def _tagged_names(text: str) -> set[str]:
     """Person names (nr) as the lexical analyser reads the text, where they look like a person's name and not a place's."""
     found = set()
     start = 0
-    for word in [w for w, flag in _TAGGER(text) if flag == "nr"]:  # the comprehension keeps the per-token loop out of Python bytecode
+    for word, flag in [(w, flag) for w, flag in _TAGGER(text) if flag in _NAME_TAGS]:  # the comprehension keeps the per-token loop out of Python bytecode
         at = text.find(word, start)
         start = at + len(word)
         after = text[start:start + 4]
-        # A two-character "name" is as often an everyday word (周转, 白银) or an estate's (金晖): only with what people do after it.
-        if _person_like(word, after) and (len(word) > 2 or after.startswith(_ACTS)):
+        # A two-character "name" is as often an everyday word (周转, 白银) or an estate's (金晖), and an nz anything proper:
+        # only with what people do after it.
+        if _person_like(word, after) and ((len(word) > 2 and flag != "nz") or after.startswith(_ACTS)):
             found.add(word)
+    return found
+
+
+# A relative's name right after who they are (我爱人曾海德…, 我父亲卢永琴…), whatever follows it.
+_KIN_NAME = re.compile(rf"(?:我|我的|本人|其){_KIN}[:：\s]*({_HAN}{{2,3}})")
+_NOT_IN_A_NAME = set("在是的了和与也都就还说今年去到从被把给对向已于及等")
+
+
+def _kin_names(text: str) -> set[str]:
+    found = set()
+    for match in _KIN_NAME.finditer(text):
+        name = match.group(1)
+        if name[-1] in _NOT_IN_A_NAME:
+            name = name[:-1]
+        if _person_like(name, text[match.start(1) + len(name):match.start(1) + len(name) + 4]):
+            found.add(name)
     return found
 
 
@@ -154,7 +182,16 @@ def _names_in(text: str) -> set[str]:
             group = next(g for g in range(1, (match.lastindex or 1) + 1) if match.group(g))
             if _person_like(match.group(group), text[match.end(group):match.end(group) + 4]):
                 found.add(match.group(group))
+    if _KIN_WORD.search(text):
+        found |= _kin_names(text)
     return found | _tagged_names(text)
+
+
+def _landline(m: re.Match[str]) -> str:
+    digits = re.sub(r"[^0-9]", "", m.group(2) + m.group(3))
+    if len(digits) not in (7, 8):
+        return m.group(0)
+    return f"{m.group(1)}-****{digits[-4:]}"
 
 
 def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
@@ -166,12 +203,14 @@ def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
         text = ID_CARD.sub(lambda m: "[身份证号]" if id_card_valid(re.sub(r"\s", "", m.group(0))) else m.group(0), text)
         text = BANK_CARD.sub(lambda m: m.group(0) if _NOT_AN_ACCOUNT.search(text[max(0, m.start() - 8):m.start()]) else "[银行卡号]", text)
         text = MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-        text = LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+        text = LANDLINE.sub(_landline, text)
+        text = LOCAL_PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     if "@" in text:
         text = EMAIL.sub("[邮箱]", text)
     text = PLATE.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}{m.group(4)}", text)
     if _HOME_WORD.search(text):
         text = HOME.sub(lambda m: f"*{m.group(2)}" + ("*单元*" + (m.group(5) or "") if m.group(3) else "*" + m.group(7)), text)
+    text = _STAFF_BY_TITLE.sub(lambda m: m.group(1) + ("某" if m.group(2) in SURNAMES else m.group(2)), text)
     all_names = {n.strip() for n in names if n and len(n.strip()) >= 2} | _names_in(text)
     for name in sorted(all_names, key=len, reverse=True):
         masked = mask_name(name)

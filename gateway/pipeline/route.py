@@ -110,7 +110,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
         while True:  # a slice at a time, so that a report of any size streams through
             rows = connection.execute(
                 select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
-                       wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, rwo.id.label("appearance"))
+                       wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type, rwo.id.label("appearance"))
                 .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
                 .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.id > last)
                 .order_by(rwo.id).limit(ROUTE_SLICE)
@@ -139,6 +139,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
                     work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
                     content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
                     received_at=row.received_at, support=(row.likes or 0) + (row.repeat_count or 0), district=row.district,
+                    inquiry=row.ticket_type == "inquiry",
                 ))
         found = discover_topics(uow.session, orders, vocabulary=vocabulary)
         drafts = group_into_topics(found.orders, found.topic_of, routing, keywords=found.keywords)

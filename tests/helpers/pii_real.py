@@ -13,7 +13,8 @@ real people's names found by reading the sentences rjieba tags as holding a
 person's name (REAL_NAMES, read 2026-12-01 for this seed's pool).
 
 Into them go the kinds of personal data citizens write, in the phrasings they use
-(names after 市民/居民/业主 … 女士, 反映人：, 本人, 我叫, 联系人, 工作人员, a name
+(names after 市民/居民/业主 … 女士, 反映人：, 本人, 我叫, 联系人, 工作人员, a staff
+member by surname and title (工作人员王老师), a name
 alone before a verb, a relative's name, a letter's signature, a name known from
 the caller field; mobiles in eleven spellings; landlines such as (010)62345678,
 010－62345678, 0731-84567890; valid ID numbers; card and account numbers, Luhn
@@ -49,7 +50,8 @@ _UNSAFE = re.compile(
 _SELF = re.compile(r"我是|本人")
 # Real people named in the drawn sentences (read by hand among those rjieba tags nr, 2026-12-01).
 REAL_NAMES = ("龙絮新", "刘熊", "周斌宏", "张昊", "张斌建", "彭美莹", "姜坚群", "肖威", "徐萍", "徐运宽", "胡杨", "刘峰俊",
-              "苏晖", "陈福如", "李之勇", "徐莎", "黄本人", "夏庭", "王怀启", "王启怀", "杜敏", "何绢", "吴建", "杨辉玉", "陈建明")
+              "苏晖", "陈福如", "李之勇", "徐莎", "黄本人", "夏庭", "王怀启", "王启怀", "杜敏", "何绢", "吴建", "杨辉玉", "陈建明",
+              "向仍荣", "曹忠文")
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范廖贾夏韦付方邹孟熊秦邱尹薛段雷侯龙陶黎贺顾毛郝龚邵万覃武戴孔向汤易"
 COMPOUND = ("欧阳", "司马", "上官", "诸葛")
@@ -175,7 +177,7 @@ NAME_PHRASINGS: dict[str, list[str]] = {
 def build_cases(messages: list[dict[str, Any]], board: list[dict[str, Any]], seed: int = SEED) -> list[Case]:
     everything, selves = sentences(messages, board)
     rng = random.Random(seed)
-    general = [s for s in rng.sample(everything, 600) if not any(name in s for name in REAL_NAMES)]
+    general = [s for s in rng.sample(everything, 700) if not any(name in s for name in REAL_NAMES)]
     self_descriptions = [s for s in rng.sample(selves, 60) if not any(name in s for name in REAL_NAMES)]
     gen = _Gen(rng, "\n".join(everything))
     cases: list[Case] = []
@@ -283,7 +285,7 @@ def build_cases(messages: list[dict[str, Any]], board: list[dict[str, Any]], see
         p, q = PLACES[i % len(PLACES)], PLACES[(i * 7 + 3) % len(PLACES)]
         text = place_phrasings[i % len(place_phrasings)].format(p=p, q=q, s=s)
         cases.append(Case(text, "neg_place", keep=(p, s), negative=True))
-    title_phrasings = ["工作人员{x}电话联系过我，{s}", "{s}物业的{x}说会处理。", "{x}反映{s}", "{s}社区{x}来看过。", "我是{x}，{s}"]
+    title_phrasings = ["我给{x}打过电话，{s}", "{s}物业的{x}说会处理。", "{x}反映{s}", "{s}社区{x}来看过。", "我是{x}，{s}"]
     for i in range(20):
         s = sentence()
         x = rng.choice(SURNAMES) + rng.choice(("先生", "女士", "老师", "师傅", "阿姨", "经理", "主任"))
@@ -321,6 +323,13 @@ def build_cases(messages: list[dict[str, Any]], board: list[dict[str, Any]], see
     for i in range(24):
         s, x = sentence(), other_makers[i % len(other_makers)]()
         cases.append(Case(f"{s}{x}。", "neg_other_number", keep=(x, s), negative=True))
+    # A staff member by surname and title after who they are (工作人员王老师): the surname names them, it goes.
+    staff_phrasings = ["工作人员{x}电话联系过我，{s}", "{s}网格员{x}来看过。", "处理结果：工作人员{x}已电话联系来电人。{s}",
+                       "{s}社区工作人员{x}上门核实。", "民警{x}到场处理，{s}"]
+    for i in range(20):
+        s = sentence()
+        x = rng.choice(SURNAMES) + rng.choice(("老师", "师傅", "主任", "经理", "警官", "阿姨"))
+        cases.append(Case(staff_phrasings[i % len(staff_phrasings)].format(x=x, s=s), "name_staff_title", (Secret(x, "name"),), (s,)))
     return cases
 
 
