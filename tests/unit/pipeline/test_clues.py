@@ -121,3 +121,14 @@ def test_packet_email_has_chinese_subject_text_html_and_xlsx() -> None:
     assert sheet.cell(row=2, column=1).value == "C000001-001"
     assert sheet.cell(row=2, column=15).value == "T1、T2、T3"
     assert sheet.cell(row=2, column=4).value == "分布在3个街镇"
+
+
+def test_a_topic_of_only_questions_forms_no_clue_but_questions_count_beside_complaints() -> None:
+    from dataclasses import replace
+
+    questions = [replace(order(i, ("民政",)), inquiry=True) for i in range(5)]
+    (alone,) = group_into_topics(questions, [0] * 5, ROUTING).values()
+    assert alone.count == 5 and alone.classify(ROUTING, urgent=False, previous=None) is None
+    mixed = questions[:4] + [order(9, ("民政",))]
+    (together,) = group_into_topics(mixed, [0] * 5, ROUTING).values()
+    assert together.count == 5 and together.classify(ROUTING, urgent=False, previous=None) is not None

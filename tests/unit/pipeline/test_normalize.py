@@ -101,3 +101,33 @@ def test_a_confident_inferred_category_is_routable_at_the_default_threshold(cont
     n = NORMALIZER.record(record(content=content, category=["其他"]))
     assert n.category_inferred and n.category == CONFIDENT[content]
     assert NORMALIZER.routable_category(n) == CONFIDENT[content]
+
+
+# A Beijing 12345 platform's first levels and the committee DOMAIN.md's table gives each (written from the table, by hand).
+BEIJING_FIRST_LEVELS = [
+    ("企业服务", "economy"), ("劳动和社会保障", "society"), ("住房", "urban"), ("科体文宣", "education"), ("民政事务", "society"),
+    ("教育", "education"), ("交通管理", "urban"), ("退役军人事务", "society"), ("城市管理", "urban"), ("生态环境", "urban"),
+    ("农林水务", "agriculture"), ("医疗卫生健康", "education"), ("公共安全", "society"),
+]
+
+
+@pytest.mark.parametrize(("first_level", "committee"), BEIJING_FIRST_LEVELS)
+def test_a_beijing_platforms_first_level_goes_to_its_committee(first_level: str, committee: str) -> None:
+    from gateway.pipeline.routing_rules import bundled_routing_path, load_routing
+
+    routing = load_routing(bundled_routing_path())
+    n = NORMALIZER.record(record(category=f"{first_level}->某二级分类->某三级分类", content="请有关部门尽快处理"))
+    assert not n.category_inferred and n.excluded_reason is None
+    assert routing.route(tuple(NORMALIZER.routable_category(n)), n.content_masked, None) == committee
+
+
+def test_a_discipline_report_of_that_platform_is_excluded() -> None:
+    n = NORMALIZER.record(record(category="违纪举报->违纪违法->其他", content="反映某单位工作人员违规吃喝"))
+    assert n.excluded_reason == "discipline_inspection"
+
+
+@pytest.mark.parametrize(("written", "kind"), [("咨询", "inquiry"), ("投诉", "complaint"), ("诉求", "request"), ("建议", "suggestion"),
+                                               ("求助", "help"), ("举报", "report"), ("表扬", "praise"), ("其它类型", "other")])
+def test_the_ticket_type_onto_fixed_words(written: str, kind: str) -> None:
+    n = NORMALIZER.record(record(ticket_type=written))
+    assert n.ticket_type == kind and n.inquiry == (kind == "inquiry")
