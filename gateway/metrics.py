@@ -42,6 +42,8 @@ class Metrics:
         self.triage_waiting = Gauge("gateway_triage_clues_waiting", "Unroutable clues in packets to the office not yet acknowledged.", registry=self.registry)
         self.queue_depth = Gauge("gateway_queue_depth", "Pipeline steps accepted and not finished, per queue (from the outbox: the same whatever the broker).", ["queue"], registry=self.registry)
         self.queue_age = Gauge("gateway_queue_oldest_message_age_seconds", "Age of the oldest unfinished pipeline step, per queue.", ["queue"], registry=self.registry)
+        self.set_aside = Counter("gateway_reports_set_aside_total", "Reports set aside (state stuck) after repeated failures, by stage: poison messages.", ["stage"], registry=self.registry)
+        self.stuck = Gauge("gateway_reports_stuck", "Reports set aside and not retried yet (gateway reports list --stuck).", registry=self.registry)
         self.dead_letters = Gauge("gateway_dead_letters", "Pipeline steps dispatched at least GATEWAY_DEAD_LETTER_AFTER times and still not done: they need an operator.", registry=self.registry)
         self.worker_messages = Counter("gateway_worker_messages_total", "Queue messages handled by this process's dramatiq workers, by actor and result.", ["actor", "result"], registry=self.registry)
         self.worker_seconds = Histogram("gateway_worker_message_duration_seconds", "How long an actor took per message.", ["actor"],

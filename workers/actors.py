@@ -14,7 +14,7 @@ import dramatiq
 from dramatiq import Broker
 
 from gateway.errors import PermanentError
-from gateway.queues import queue_name
+from gateway.queues import URGENT, queue_name
 
 
 def declare(broker: Broker, handlers: Mapping[str, Callable[..., Any]], *, queue_prefix: str, min_backoff_ms: int, max_backoff_ms: int,
@@ -30,6 +30,8 @@ def declare(broker: Broker, handlers: Mapping[str, Callable[..., Any]], *, queue
             min_backoff=min_backoff_ms,
             max_backoff=max_backoff_ms,
             throws=(PermanentError,),
+            # dramatiq hands a worker's threads the messages of lower numbers first: urgent steps before the others.
+            priority=0 if name in URGENT.values() else 10,
         )
         for name, handler in handlers.items()
     }

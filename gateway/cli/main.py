@@ -230,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.cli.packets import add_parsers as packet_parsers
 
     packet_parsers(sub)
+    from gateway.cli.reports import add_parsers as report_parsers
+
+    report_parsers(sub)
     from gateway.cli.loop import add_parsers as loop_parsers
 
     loop_parsers(sub)

@@ -63,6 +63,10 @@ class Report(Base):
     normalized_at: Mapped[datetime | None]
     routed_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0, doc="Failed attempts of its current step (not counting a database or broker away).")
+    last_error: Mapped[str | None] = mapped_column(Text, doc="Why the last attempt failed.")
+    stuck_at: Mapped[datetime | None] = mapped_column(doc="When it was set aside (state stuck) after too many failures.")
+    state_before_stuck: Mapped[str | None] = mapped_column(String(16), doc="The state to go back to when an operator retries it.")
 
 
 class WorkOrder(Base):

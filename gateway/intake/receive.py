@@ -19,7 +19,7 @@ from contracts.reports import period_problem
 from gateway.db.models import Report, ReportChunk, SeenSignature, utcnow
 from gateway.errors import Conflict, GatewayError, Unauthorized, ValidationFailed
 from gateway.nonces import REPLAY
-from gateway.queues import NORMALIZE, ROUTE
+from gateway.queues import NORMALIZE, ROUTE, for_kind
 from gateway.uow import UnitOfWork, emit_many
 
 CHUNK_SIZE = 5000  # records normalized together: bounds memory, and chunks spread over workers
@@ -214,11 +214,17 @@ def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Receive
             for pk, records in zip(ids, chunks_of)
             for seq, start in enumerate(range(0, len(records), CHUNK_SIZE))
         ]
+        kinds = {pk: str(row["kind"]) for pk, row in zip(ids, new)}
         if chunks:
             connection.execute(insert(ReportChunk.__table__), chunks)
-            emit_many(session, NORMALIZE, [(f"{c['report_pk']}:{c['seq']}", {"report_pk": c["report_pk"], "seq": c["seq"]}) for c in chunks])
+            for urgent in (True, False):
+                emit_many(session, for_kind(NORMALIZE, "urgent" if urgent else None),
+                          [(f"{c['report_pk']}:{c['seq']}", {"report_pk": c["report_pk"], "seq": c["seq"]})
+                           for c in chunks if (kinds[c["report_pk"]] == "urgent") == urgent])
         # A narrative-only report (urgent, no records) goes straight to routing.
-        emit_many(session, ROUTE, [(str(pk), {"report_pk": pk}) for pk, records in zip(ids, chunks_of) if not records])
+        for pk, records in zip(ids, chunks_of):
+            if not records:
+                emit_many(session, for_kind(ROUTE, kinds[pk]), [(str(pk), {"report_pk": pk})])
     return [r for r in results if r is not None]
 
 
@@ -305,6 +311,6 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
             detail += f"; the first {len(rejected)} are listed"
         raise ValidationFailed(detail, errors=[e for r in rejected for e in r["errors"]] or [{"loc": ["file"], "msg": "no records"}])
     connection.execute(update(Report.__table__).where(Report.__table__.c.id == report_pk).values(record_count=good, chunk_count=seq, rejected=rejected))
-    emit_many(session, NORMALIZE, [(f"{report_pk}:{n}", {"report_pk": report_pk, "seq": n}) for n in range(seq)])
+    emit_many(session, for_kind(NORMALIZE, head.kind), [(f"{report_pk}:{n}", {"report_pk": report_pk, "seq": n}) for n in range(seq)])
     return Received(_receipt(head.report_id, receipt_id, good, rejected, duplicate=False), created=True)
 

@@ -40,6 +40,7 @@ def refresh(m: Metrics, read_session: sessionmaker[Session], *, chase_after_h: f
         feedback = dict(session.execute(select(FeedbackPush.state, func.count()).where(FeedbackPush.state != "sent").group_by(FeedbackPush.state)).all())
         last_feedback = session.scalar(select(func.max(FeedbackPush.sent_at)))
         synced = dict(session.execute(select(SyncRun.source, func.max(SyncRun.finished_at)).where(SyncRun.state == "finished").group_by(SyncRun.source)).all())
+        stuck = session.scalar(select(func.count()).select_from(Report).where(Report.state == "stuck")) or 0
         dead = session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.done_at.is_(None), OutboxMessage.dispatch_count >= dead_letter_after)) or 0
     for state in ("due", "missing", "on_time", "late"):
@@ -50,6 +51,7 @@ def refresh(m: Metrics, read_session: sessionmaker[Session], *, chase_after_h: f
         m.queue_depth.labels(actor).set(count)
         m.queue_age.labels(actor).set((now - oldest).total_seconds() if oldest is not None else 0)
     m.dead_letters.set(dead)
+    m.stuck.set(stuck)
     m.urgent_waiting.set((now - oldest_urgent).total_seconds() if oldest_urgent is not None else 0)
     for state in ("pending", "failed"):
         m.feedback_documents.labels(state).set(feedback.get(state, 0))

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from contracts import WorkOrderRecord
 from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
-from gateway.queues import ROUTE
+from gateway.queues import ROUTE, for_kind
 from gateway.pipeline.classifier import CategoryClassifier
 from gateway.pipeline.gazetteer import Gazetteer
 from gateway.pipeline.privacy import citizen_key, mask_name, mask_text
@@ -314,7 +314,7 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         if report.chunks_normalized >= report.chunk_count and report.state == "received":
             report.state = "normalized"
             report.normalized_at = utcnow()
-            uow.emit(ROUTE, str(report.id), report_pk=report.id)
+            uow.emit(for_kind(ROUTE, report.kind), str(report.id), report_pk=report.id)
         uow.mark_done(outbox_id)
         uow.commit()
         return summary

@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.orm import Session
 
-from gateway.errors import TransientError
 from gateway.pipeline.clues import group_into_topics, trend
 from gateway.pipeline.orders import RoutedOrder
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues
-from gateway.db.models import Clue, Delivery, Issue, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
+from gateway.db.models import Clue, Delivery, Issue, OutboxMessage, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
+from gateway.pipeline.stuck import is_transient, record_failure
 from gateway.pipeline.topics.discover import discover_topics
 from gateway.periods import period_label
 from gateway.pipeline.routing_rules import RoutingConfig
-from gateway.queues import DELIVER
+from gateway.queues import DELIVER, ROUTE, URGENT, for_kind
 from gateway.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -85,160 +87,236 @@ def _narrative_clue(report: Report, routing: RoutingConfig, label: str) -> Clue:
 
 
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
-                        min_confidence: float = 0.5, outbox_id: int | None = None, vocabulary: Sequence[str] = ()) -> RouteSummary:
-    """Group the report's routable work orders into clues and prepare packets. Idempotent."""
-    summary = RouteSummary()
+                        min_confidence: float = 0.5, outbox_id: int | None = None, vocabulary: Sequence[str] = (),
+                        on_set_aside: Callable[[Report, str], None] | None = None) -> list[RouteSummary]:
+    """Route a normalized report: an urgent one at once; the others as a drain. Idempotent.
+
+    Reports other than urgent ones are routed in the order they were received, so that near-duplicate issues and
+    topics (which depend on what came before) come out the same whatever crashes and worker counts reordered the
+    steps before. Not by waiting: whichever route message runs takes the routing lock and routes every normalized
+    report in arrival order, one transaction each, until none is left or an earlier report is still being
+    normalized (its own route message goes on from there). A message whose report another drain routed is done.
+    """
+    options = dict(routing=routing, mail_domain=mail_domain, min_confidence=min_confidence, vocabulary=vocabulary)
     with uow:
         report = uow.session.get(Report, report_pk)
-        if report is None or report.state != "normalized":
-            uow.mark_done(outbox_id)
+        if report is not None and report.state == "normalized" and report.kind == "urgent":  # not behind a drain's lock
+            summary = _route(report, uow, **options)  # type: ignore[arg-type]
+            _routed(uow, report, outbox_id)
             uow.commit()
-            return summary
-        if report.kind != "urgent":
-            # Reports are routed in the order they were received, so that near-duplicate issues (which depend on
-            # what came before) come out the same whatever crashes or worker counts reordered the steps before.
-            # Urgent reports do not wait; nor does anything wait more than ROUTE_ORDER_WAIT for a stuck report.
-            earlier = uow.session.scalar(
-                select(Report.report_id).where(Report.id < report.id, Report.kind != "urgent", Report.state.in_(("received", "normalized")),
-                                               Report.received_at > utcnow() - ROUTE_ORDER_WAIT).order_by(Report.id).limit(1))
-            if earlier is not None:
-                raise TransientError(f"report {report.report_id} is routed after {earlier}, received before it; trying again shortly")
-        wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
-        connection = uow.session.connection()
-        orders: list[RoutedOrder] = []
-        last = 0
-        while True:  # a slice at a time, so that a report of any size streams through
-            rows = connection.execute(
-                select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
-                       wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type, rwo.id.label("appearance"))
-                .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
-                .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.id > last)
-                .order_by(rwo.id).limit(ROUTE_SLICE)
-            ).all()
-            if not rows:
-                break
-            last = rows[-1].appearance
-            # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
-            committees = []
-            for row in rows:
-                category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
-                committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
-            connection.execute(
-                update(WorkOrder.__table__).where(wo.id == bindparam("_id")).values(committee_id=bindparam("_committee")),
-                [{"_id": row.id, "_committee": committee or routing.triage} for row, (_, committee) in zip(rows, committees)],
-            )
-            newest_before = uow.session.scalar(select(func.max(Issue.id))) or 0
-            issues = assign_issues(uow.session, [
-                OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk) for row in rows
-            ], HASHER)
-            # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
-            founded = {issue for issue in issues.values() if issue > newest_before}
-            summary.near_duplicates += len(issues) - len(founded)
-            for row, (category, committee) in zip(rows, committees):
-                orders.append(RoutedOrder(
-                    work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
-                    content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
-                    received_at=row.received_at, support=(row.likes or 0) + (row.repeat_count or 0), district=row.district,
-                    inquiry=row.ticket_type == "inquiry",
-                ))
-        found = discover_topics(uow.session, orders, vocabulary=vocabulary)
-        drafts = group_into_topics(found.orders, found.topic_of, routing, keywords=found.keywords)
-        previous_report, previous_counts = _previous_counts(uow, report, sorted(drafts))
-        urgent = report.kind == "urgent"
-        label = period_label(report.kind, report.period_start, report.issued_at)
-        by_committee: dict[str, list[tuple[Clue, bool]]] = {}
-        chosen = []
-        for topic_pk, draft in drafts.items():
-            draft.topic_pk = topic_pk
-            # A topic this report founded is new; one known before but absent from the previous report had 0 there.
-            previous = previous_counts.get(topic_pk, 0) if previous_report is not None and topic_pk not in found.founded else None
-            kind = draft.classify(routing, urgent=urgent, previous=previous)
-            if kind is None:
-                continue  # below the thresholds: routed, counted in the packet's summary, not a clue
-            chosen.append((draft.score(previous), draft, kind, previous))
-        chosen.sort(key=lambda c: (-c[0], -c[1].count, c[1].topic_pk))
-        titles = {}
-        for seq, (score, draft, kind, previous) in enumerate(chosen, start=1):
-            clue_type, reason = kind
-            if draft.triage:
-                reason = f"{reason}；无法按规则确定承办委室，请办公室研究分办"
-            first, last_at = draft.span()
-            title = titles[draft.topic_pk] = draft.title()
-            clue = Clue(
-                clue_id=f"C{report.id:06d}-{seq:03d}",
-                topic_pk=draft.topic_pk, keywords=list(draft.keywords), named_places=draft.named_places(),
-                first_received_at=first, last_received_at=last_at, likes=draft.support, rank=seq,
-                shared_with=list(draft.shared_with),
-                report_pk=report.id,
-                committee_id=draft.committee_id,
-                clue_type=clue_type,
-                reason=reason,
-                score=score,
-                triage=draft.triage,
-                title=title,
-                category=list(draft.category),
-                work_order_count=draft.count,
-                citizen_count=draft.citizens(),
-                issue_count=draft.issues(),
-                places=draft.places(),
-                period_label=label,
-                trend=trend(draft.count, previous),
-                samples=draft.samples(),
-                ticket_nos=list(draft.ticket_nos),
-                workstations=draft.workstations(routing),
-            )
-            uow.session.add(clue)
-            uow.session.flush()
-            connection.execute(
-                update(ReportWorkOrder.__table__)
-                .where(rwo.report_pk == report.id, rwo.work_order_pk == bindparam("_work_order"))
-                .values(clue_pk=bindparam("_clue")),
-                [{"_work_order": pk, "_clue": clue.id} for pk in draft.work_order_pks],
-            )
-            by_committee.setdefault(clue.committee_id, []).append((clue, False))
-            for other in clue.shared_with:  # the other committees concerned see it too, named as shared
-                by_committee.setdefault(other, []).append((clue, True))
-            kind_label = "triage" if clue.triage else clue.clue_type
-            summary.clues[(clue.committee_id, kind_label)] = summary.clues.get((clue.committee_id, kind_label), 0) + 1
-            if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy not in (clue.committee_id, *clue.shared_with):
-                by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
-
-        narrative = urgent and not orders and report.record_count == 0
-        if narrative:
-            # A narrative-only urgent report (INTEGRATION.md: "one record or a narrative only") is one clue for the office.
-            clue = _narrative_clue(report, routing, label)
-            uow.session.add(clue)
-            uow.session.flush()
-            by_committee.setdefault(clue.committee_id, []).append((clue, False))
-            summary.clues[(clue.committee_id, "triage")] = 1
-
-        for committee_id, clues in by_committee.items():
-            committee = routing.committee(committee_id)
-            packet_id = f"P{report.id:06d}-{committee_id}"
-            packet = Packet(
-                packet_id=packet_id, report_pk=report.id, committee_id=committee_id, revision=1, urgent=urgent,
-                subject=packet_subject(label, committee.short, len(clues), urgent=urgent), state="pending",
-            )
-            uow.session.add(packet)
-            uow.session.flush()
-            for position, (clue, copy) in enumerate(clues):
-                uow.session.add(PacketClue(packet_pk=packet.id, clue_pk=clue.id, position=position, copy=copy))
-            for recipient in committee.emails:
-                uow.session.add(Delivery(packet_pk=packet.id, recipient=recipient, message_id=message_id(packet_id, 1, mail_domain)))
-            uow.emit(DELIVER, packet_id, packet_pk=packet.id)
-
-        if titles:
-            uow.session.execute(update(Topic.__table__).where(Topic.__table__.c.id == bindparam("_id")).values(title=bindparam("_title")),
-                                [{"_id": pk, "_title": t[:300]} for pk, t in titles.items()])
-        seq = len(chosen) + narrative
-        report.routed_at = utcnow()
-        if by_committee:
-            report.state = "routed"
-        else:
-            report.state = "delivered"
-            report.delivered_at = report.routed_at
-        log.info("report routed: %d clue(s), %d packet(s)", seq, len(by_committee), extra={"report_id": report.report_id})
-        summary.kind, summary.received_at, summary.routed_at, summary.delivered_at = report.kind, report.received_at, report.routed_at, report.delivered_at
-        uow.mark_done(outbox_id)
+            return [summary]
+        if report is None or report.state != "normalized":
+            uow.mark_done(outbox_id)  # routed by a drain, set aside, or gone; a kick after a set-aside still drains below
         uow.commit()
+    summaries = _drain(uow, options, on_set_aside)
+    with uow:
+        state = uow.session.scalar(select(Report.state).where(Report.id == report_pk))
+        if state != "normalized":
+            uow.mark_done(outbox_id)
+        # else an earlier report is still being normalized: its message routes this one; the sweep is the safety net
+        uow.commit()
+    return summaries
+
+
+ROUTE_ATTEMPTS = 3  # a report whose routing failed this many times (not for want of the database) is set aside
+
+
+def _drain(uow: UnitOfWork, options: dict[str, Any], on_set_aside: Callable[[Report, str], None] | None) -> list[RouteSummary]:
+    summaries = []
+    while True:
+        pk = None
+        try:
+            with uow:
+                _routing_lock(uow.session)
+                report = _next_in_order(uow.session)
+                if report is None:
+                    uow.commit()
+                    return summaries
+                pk = report.id
+                summary = _route(report, uow, **options)
+                _routed(uow, report, None)
+                uow.commit()
+                summaries.append(summary)
+        except Exception as exc:
+            if is_transient(exc) or pk is None:
+                raise
+            reason = f"routing failed: {type(exc).__name__}: {exc}"
+            log.exception("report %s could not be routed", pk)
+            set_aside = record_failure(uow, pk, reason, attempts=ROUTE_ATTEMPTS)
+            if set_aside is None:
+                raise  # retried by the queue; set aside after ROUTE_ATTEMPTS
+            if on_set_aside is not None:
+                on_set_aside(set_aside, reason)
+
+
+def _routing_lock(session: Session) -> None:
+    """One drain at a time: a PostgreSQL advisory lock held to the end of the transaction (SQLite: BEGIN IMMEDIATE already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
+
+
+ROUTING_LOCK = 0x6761_7465_7761_79  # "gateway"
+
+
+def _next_in_order(session: Session) -> Report | None:
+    """The first normalized report (urgent ones aside) unless an earlier one is still being normalized.
+
+    An earlier report received more than ROUTE_ORDER_WAIT ago and still not normalized does not hold the others
+    (a stuck one is set aside, with its reason, well before: gateway reports list --stuck).
+    """
+    first = session.scalar(select(Report).where(Report.kind != "urgent", Report.state == "normalized").order_by(Report.id).limit(1))
+    if first is None:
+        return None
+    waiting = session.scalar(select(Report.id).where(Report.id < first.id, Report.kind != "urgent", Report.state == "received",
+                                                     Report.received_at > utcnow() - ROUTE_ORDER_WAIT).limit(1))
+    return None if waiting is not None else first
+
+
+def _routed(uow: UnitOfWork, report: Report, outbox_id: int | None) -> None:
+    """The report's route messages (its own, and the one that ran the drain) are done with it."""
+    uow.mark_done(outbox_id)
+    uow.session.execute(update(OutboxMessage).where(OutboxMessage.actor.in_((ROUTE, URGENT[ROUTE])), OutboxMessage.dedup_key == str(report.id),
+                                                    OutboxMessage.done_at.is_(None)).values(done_at=utcnow()))
+
+
+def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str, min_confidence: float,
+           vocabulary: Sequence[str]) -> RouteSummary:
+    """Group one normalized report's routable work orders into clues and prepare packets, in the caller's transaction."""
+    summary = RouteSummary()
+    wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
+    connection = uow.session.connection()
+    orders: list[RoutedOrder] = []
+    last = 0
+    while True:  # a slice at a time, so that a report of any size streams through
+        rows = connection.execute(
+            select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
+                   wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type, rwo.id.label("appearance"))
+            .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
+            .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.id > last)
+            .order_by(rwo.id).limit(ROUTE_SLICE)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1].appearance
+        # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
+        committees = []
+        for row in rows:
+            category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
+            committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
+        connection.execute(
+            update(WorkOrder.__table__).where(wo.id == bindparam("_id")).values(committee_id=bindparam("_committee")),
+            [{"_id": row.id, "_committee": committee or routing.triage} for row, (_, committee) in zip(rows, committees)],
+        )
+        newest_before = uow.session.scalar(select(func.max(Issue.id))) or 0
+        issues = assign_issues(uow.session, [
+            OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk) for row in rows
+        ], HASHER)
+        # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
+        founded = {issue for issue in issues.values() if issue > newest_before}
+        summary.near_duplicates += len(issues) - len(founded)
+        for row, (category, committee) in zip(rows, committees):
+            orders.append(RoutedOrder(
+                work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
+                content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
+                received_at=row.received_at, support=(row.likes or 0) + (row.repeat_count or 0), district=row.district,
+                inquiry=row.ticket_type == "inquiry",
+            ))
+    found = discover_topics(uow.session, orders, vocabulary=vocabulary)
+    drafts = group_into_topics(found.orders, found.topic_of, routing, keywords=found.keywords)
+    previous_report, previous_counts = _previous_counts(uow, report, sorted(drafts))
+    urgent = report.kind == "urgent"
+    label = period_label(report.kind, report.period_start, report.issued_at)
+    by_committee: dict[str, list[tuple[Clue, bool]]] = {}
+    chosen = []
+    for topic_pk, draft in drafts.items():
+        draft.topic_pk = topic_pk
+        # A topic this report founded is new; one known before but absent from the previous report had 0 there.
+        previous = previous_counts.get(topic_pk, 0) if previous_report is not None and topic_pk not in found.founded else None
+        kind = draft.classify(routing, urgent=urgent, previous=previous)
+        if kind is None:
+            continue  # below the thresholds: routed, counted in the packet's summary, not a clue
+        chosen.append((draft.score(previous), draft, kind, previous))
+    chosen.sort(key=lambda c: (-c[0], -c[1].count, c[1].topic_pk))
+    titles = {}
+    for seq, (score, draft, kind, previous) in enumerate(chosen, start=1):
+        clue_type, reason = kind
+        if draft.triage:
+            reason = f"{reason}；无法按规则确定承办委室，请办公室研究分办"
+        first, last_at = draft.span()
+        title = titles[draft.topic_pk] = draft.title()
+        clue = Clue(
+            clue_id=f"C{report.id:06d}-{seq:03d}",
+            topic_pk=draft.topic_pk, keywords=list(draft.keywords), named_places=draft.named_places(),
+            first_received_at=first, last_received_at=last_at, likes=draft.support, rank=seq,
+            shared_with=list(draft.shared_with),
+            report_pk=report.id,
+            committee_id=draft.committee_id,
+            clue_type=clue_type,
+            reason=reason,
+            score=score,
+            triage=draft.triage,
+            title=title,
+            category=list(draft.category),
+            work_order_count=draft.count,
+            citizen_count=draft.citizens(),
+            issue_count=draft.issues(),
+            places=draft.places(),
+            period_label=label,
+            trend=trend(draft.count, previous),
+            samples=draft.samples(),
+            ticket_nos=list(draft.ticket_nos),
+            workstations=draft.workstations(routing),
+        )
+        uow.session.add(clue)
+        uow.session.flush()
+        connection.execute(
+            update(ReportWorkOrder.__table__)
+            .where(rwo.report_pk == report.id, rwo.work_order_pk == bindparam("_work_order"))
+            .values(clue_pk=bindparam("_clue")),
+            [{"_work_order": pk, "_clue": clue.id} for pk in draft.work_order_pks],
+        )
+        by_committee.setdefault(clue.committee_id, []).append((clue, False))
+        for other in clue.shared_with:  # the other committees concerned see it too, named as shared
+            by_committee.setdefault(other, []).append((clue, True))
+        kind_label = "triage" if clue.triage else clue.clue_type
+        summary.clues[(clue.committee_id, kind_label)] = summary.clues.get((clue.committee_id, kind_label), 0) + 1
+        if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy not in (clue.committee_id, *clue.shared_with):
+            by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
+
+    narrative = urgent and not orders and report.record_count == 0
+    if narrative:
+        # A narrative-only urgent report (INTEGRATION.md: "one record or a narrative only") is one clue for the office.
+        clue = _narrative_clue(report, routing, label)
+        uow.session.add(clue)
+        uow.session.flush()
+        by_committee.setdefault(clue.committee_id, []).append((clue, False))
+        summary.clues[(clue.committee_id, "triage")] = 1
+
+    for committee_id, clues in by_committee.items():
+        committee = routing.committee(committee_id)
+        packet_id = f"P{report.id:06d}-{committee_id}"
+        packet = Packet(
+            packet_id=packet_id, report_pk=report.id, committee_id=committee_id, revision=1, urgent=urgent,
+            subject=packet_subject(label, committee.short, len(clues), urgent=urgent), state="pending",
+        )
+        uow.session.add(packet)
+        uow.session.flush()
+        for position, (clue, copy) in enumerate(clues):
+            uow.session.add(PacketClue(packet_pk=packet.id, clue_pk=clue.id, position=position, copy=copy))
+        for recipient in committee.emails:
+            uow.session.add(Delivery(packet_pk=packet.id, recipient=recipient, message_id=message_id(packet_id, 1, mail_domain)))
+        uow.emit(for_kind(DELIVER, report.kind), packet_id, packet_pk=packet.id)
+
+    if titles:
+        uow.session.execute(update(Topic.__table__).where(Topic.__table__.c.id == bindparam("_id")).values(title=bindparam("_title")),
+                            [{"_id": pk, "_title": t[:300]} for pk, t in titles.items()])
+    seq = len(chosen) + narrative
+    report.routed_at = utcnow()
+    if by_committee:
+        report.state = "routed"
+    else:
+        report.state = "delivered"
+        report.delivered_at = report.routed_at
+    log.info("report routed: %d clue(s), %d packet(s)", seq, len(by_committee), extra={"report_id": report.report_id})
+    summary.kind, summary.received_at, summary.routed_at, summary.delivered_at = report.kind, report.received_at, report.routed_at, report.delivered_at
     return summary

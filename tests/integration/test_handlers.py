@@ -16,7 +16,7 @@ from gateway.delivery.resend import resend_packet
 from gateway.intake.receive import ReceiveReport, handle_receive_report
 from gateway.loop.supervision import SHEET_COLUMNS, import_supervision_sheet, sheet_rows, supervision_sheet
 from gateway.loop.table1 import FileTable1, file_table1
-from gateway.queues import DELIVER, queue_name
+from gateway.queues import DELIVER, URGENT, queue_name
 from tests.helpers import CLIENT_KEY_ID, CLIENT_SECRET
 from tests.helpers.gateway import running_gateway
 from tests.helpers.mailcheck import personal_data_in
@@ -32,6 +32,9 @@ CONFIG = (
 )
 
 
+DELIVERIES = (DELIVER, URGENT[DELIVER])
+
+
 def _gateway(tmp_path: Path, **settings: Any) -> Gateway:
     config = tmp_path / "gateway.yaml"
     config.write_text(CONFIG, encoding="utf-8")
@@ -44,14 +47,14 @@ def _route(gw: Gateway) -> list[tuple[int, int]]:
     while True:
         with gw.uow.session_factory() as session:
             steps = session.execute(select(OutboxMessage.id, OutboxMessage.actor, OutboxMessage.payload)
-                                    .where(OutboxMessage.done_at.is_(None), OutboxMessage.actor != DELIVER).order_by(OutboxMessage.id)).all()
+                                    .where(OutboxMessage.done_at.is_(None), OutboxMessage.actor.not_in(DELIVERIES)).order_by(OutboxMessage.id)).all()
         if not steps:
             break
         for outbox_id, actor, payload in steps:
             handlers[actor](outbox_id=outbox_id, **payload)
     with gw.uow.session_factory() as session:
         return [(i, p["packet_pk"]) for i, p in session.execute(
-            select(OutboxMessage.id, OutboxMessage.payload).where(OutboxMessage.actor == DELIVER, OutboxMessage.done_at.is_(None)))]
+            select(OutboxMessage.id, OutboxMessage.payload).where(OutboxMessage.actor.in_(DELIVERIES), OutboxMessage.done_at.is_(None)))]
 
 
 def test_a_failed_send_schedules_its_next_try_through_the_emit_port(tmp_path: Path) -> None:

@@ -1,0 +1,154 @@
+"""Routing as a drain (no report waits on a retry timer), poison reports set aside, urgent reports on their own queues.
+
+The stage handlers are called as the actors would call them, in the order a test chooses: what a crash or a
+busy worker could make of the order, without a broker or a clock.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from gateway.bootstrap import Gateway, bootstrap
+from gateway.db.models import OutboxMessage, Report, ReportChunk
+from gateway.intake.receive import ReceiveReport, handle_receive_report
+from gateway.queues import DELIVER, NORMALIZE, ROUTE, URGENT
+from ops.gwenv import gateway_env
+from tests.helpers import CLIENT_KEY_ID
+from tests.helpers.reports import record, weekly
+
+
+@pytest.fixture
+def gw(tmp_path: Path) -> Any:
+    gateway = bootstrap(data_dir=tmp_path, retry_min_backoff_ms=10, poison_after=3)
+    yield gateway
+    gateway.close()
+
+
+def _receive(gw: Gateway, report_id: str, n: int = 4, kind: str = "weekly") -> int:
+    data = weekly(report_id, [record(f"{report_id}-{i}", content=f"云景里小区门口道路积水严重，第{i}处。") for i in range(n)])
+    data["kind"] = kind
+    handle_receive_report(ReceiveReport(CLIENT_KEY_ID, data, signature=f"sig-{report_id}"), gw.uow())
+    with gw.uow.read_session() as session:
+        return session.scalar(select(Report.id).where(Report.report_id == report_id))
+
+
+def _steps(gw: Gateway, report_pk: int, actors: tuple[str, ...]) -> list[tuple[int, str, dict[str, Any]]]:
+    with gw.uow.read_session() as session:
+        return [tuple(row) for row in session.execute(  # type: ignore[misc]
+            select(OutboxMessage.id, OutboxMessage.actor, OutboxMessage.payload)
+            .where(OutboxMessage.done_at.is_(None), OutboxMessage.actor.in_(actors)).order_by(OutboxMessage.id)) if row.payload["report_pk"] == report_pk]
+
+
+def _run(gw: Gateway, report_pk: int, *stages: str) -> None:
+    handlers = gw.stages.handlers()
+    for outbox_id, actor, payload in _steps(gw, report_pk, stages):
+        handlers[actor](outbox_id=outbox_id, **payload)
+
+
+def _states(gw: Gateway) -> dict[str, str]:
+    with gw.uow.read_session() as session:
+        return dict(session.execute(select(Report.report_id, Report.state).order_by(Report.id)).all())
+
+
+def _routed_order(gw: Gateway) -> list[str]:
+    with gw.uow.read_session() as session:
+        return list(session.scalars(select(Report.report_id).where(Report.routed_at.is_not(None)).order_by(Report.routed_at, Report.id)))
+
+
+def test_reports_normalized_out_of_order_are_routed_in_arrival_order_without_waiting(gw: Gateway) -> None:
+    a, b, c = (_receive(gw, name) for name in ("R-A", "R-B", "R-C"))
+    _run(gw, c, NORMALIZE)
+    _run(gw, b, NORMALIZE)
+    _run(gw, c, ROUTE)  # A is still being normalized: C waits for it, without an error and without a retry timer
+    _run(gw, b, ROUTE)
+    assert _states(gw) == {"R-A": "received", "R-B": "normalized", "R-C": "normalized"}
+    assert [actor for _, actor, _ in _steps(gw, c, (ROUTE,))] == [ROUTE]  # C's message stays open (the sweep's safety net)
+    _run(gw, a, NORMALIZE)
+    _run(gw, a, ROUTE)  # A's message drains A, then B, then C
+    assert _states(gw) == {"R-A": "routed", "R-B": "routed", "R-C": "routed"}
+    assert _routed_order(gw) == ["R-A", "R-B", "R-C"]
+    assert _steps(gw, b, (ROUTE,)) == [] and _steps(gw, c, (ROUTE,)) == []  # their messages are done with them
+
+
+def test_a_report_that_cannot_be_normalized_is_set_aside_and_does_not_hold_the_others(gw: Gateway, tmp_path: Path) -> None:
+    poison, later = _receive(gw, "R-POISON"), _receive(gw, "R-LATER")
+    with gw.uow.session_factory() as session:  # a chunk no normalizer can read (as corrupt data or a bug would make it)
+        session.execute(update(ReportChunk).where(ReportChunk.report_pk == poison).values(records=[{"ticket_no": None}]))
+        session.commit()
+    _run(gw, later, NORMALIZE)
+    _run(gw, later, ROUTE)
+    assert _states(gw)["R-LATER"] == "normalized"  # it waits for the earlier report …
+    for attempt in range(1, 3):
+        with pytest.raises(Exception):
+            _run(gw, poison, NORMALIZE)  # … which fails: the queue would retry it
+        assert _states(gw)["R-POISON"] == "received"
+    _run(gw, poison, NORMALIZE)  # the third failure sets it aside and lets the drain go on
+    _run(gw, poison, ROUTE)
+    assert _states(gw) == {"R-POISON": "stuck", "R-LATER": "routed"}
+    with gw.uow.read_session() as session:
+        stuck = session.scalar(select(Report).where(Report.id == poison))
+        assert stuck is not None and stuck.failures == 3 and "normalization failed" in (stuck.last_error or "") and stuck.stuck_at is not None
+    gw.refresh_gauges()
+    assert gw.metrics.registry.get_sample_value("gateway_reports_stuck") == 1
+    assert gw.metrics.registry.get_sample_value("gateway_reports_set_aside_total", {"stage": "normalize"}) == 1
+
+    env = gateway_env(data_dir=str(tmp_path))
+    listed = subprocess.run([sys.executable, "-m", "gateway.cli", "reports", "list", "--stuck"], capture_output=True, text=True,
+                            env={**env, "COLUMNS": "250"}, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "R-POISON" in listed.stdout and "normalization failed" in listed.stdout and "R-LATER" not in listed.stdout
+
+    with gw.uow.session_factory() as session:  # the cause fixed, an operator puts it back
+        session.execute(update(ReportChunk).where(ReportChunk.report_pk == poison).values(
+            records=[record("R-POISON-0", content="云景里小区门口道路积水严重。")]))
+        session.commit()
+    retried = subprocess.run([sys.executable, "-m", "gateway.cli", "reports", "retry", "R-POISON"], capture_output=True, text=True, env=env, timeout=120)
+    assert retried.returncode == 0, retried.stderr
+    _run(gw, poison, NORMALIZE)
+    _run(gw, poison, ROUTE)
+    assert _states(gw)["R-POISON"] in ("routed", "delivered") and "R-POISON" in _routed_order(gw)  # one work order: routed, no clue
+
+
+def test_a_report_whose_routing_fails_every_time_is_set_aside_and_the_drain_goes_on(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.pipeline.route as route
+
+    bad, good = _receive(gw, "R-BAD"), _receive(gw, "R-GOOD")
+    _run(gw, bad, NORMALIZE)
+    _run(gw, good, NORMALIZE)
+    real = route._route
+
+    def failing(report: Report, uow: Any, **options: Any) -> Any:
+        if report.report_id == "R-BAD":
+            raise ValueError("a topic the clustering cannot handle")
+        return real(report, uow, **options)
+
+    monkeypatch.setattr(route, "_route", failing)
+    for _ in range(route.ROUTE_ATTEMPTS - 1):
+        with pytest.raises(ValueError):
+            _run(gw, bad, ROUTE)
+    assert _states(gw) == {"R-BAD": "normalized", "R-GOOD": "normalized"}
+    _run(gw, bad, ROUTE)
+    assert _states(gw) == {"R-BAD": "stuck", "R-GOOD": "routed"}
+    assert gw.metrics.registry.get_sample_value("gateway_reports_set_aside_total", {"stage": "route"}) == 1
+
+
+def test_an_urgent_report_goes_through_its_own_queues_and_does_not_wait_for_earlier_reports(gw: Gateway) -> None:
+    monthly = _receive(gw, "R-MONTH", n=30, kind="monthly")
+    urgent = _receive(gw, "R-URGENT", n=1, kind="urgent")
+    assert [actor for _, actor, _ in _steps(gw, urgent, tuple(URGENT.values()))] == [URGENT[NORMALIZE]]
+    assert {actor for _, actor, _ in _steps(gw, monthly, (NORMALIZE, *URGENT.values()))} == {NORMALIZE}
+    _run(gw, urgent, URGENT[NORMALIZE])
+    _run(gw, urgent, URGENT[ROUTE])  # the monthly report before it is not normalized yet: the urgent one is routed all the same
+    assert _states(gw) == {"R-MONTH": "received", "R-URGENT": "routed"}
+    with gw.uow.read_session() as session:
+        deliveries = session.scalars(select(OutboxMessage.actor).where(OutboxMessage.actor.in_((DELIVER, URGENT[DELIVER])))).all()
+    assert deliveries and set(deliveries) == {URGENT[DELIVER]}
+    declared = {name: actor.priority for name, actor in gw.actors.items()}
+    assert all(declared[name] < declared[stage] for stage, name in URGENT.items())  # a worker takes urgent steps first
+    assert json.dumps(sorted(declared)) == json.dumps(sorted([NORMALIZE, ROUTE, DELIVER, *URGENT.values()]))
