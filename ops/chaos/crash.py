@@ -80,6 +80,8 @@ class Outcome:
     push_retries: int = 0
     killed_during: list[str] = field(default_factory=list)  # the stage that had work in flight at each kill
     seconds: float = 0.0
+    routed_after_last_push_s: float | None = None  # every accepted report routed, this long after the last push was answered
+    routed_after_last_restart_s: float | None = None  # … and after the last restart of a killed process
     notes: list[str] = field(default_factory=list)
 
 
@@ -224,6 +226,7 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
         if disrupt is not None:
             time.sleep(rng.uniform(1.0, 2.0))
             disrupt()
+        last_restart = 0.0
         offset = rng.randrange(len(STAGES_TO_HIT))
         for k in range(kills):
             # The k-th kill after k/(kills+1) of the reports are in, while a step of the next stage in turn is in flight.
@@ -238,23 +241,31 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
                 api = _spawn(api_args, env, workdir / "api.log")
                 procs.append(api)
                 wait_until_up(url)
+                last_restart = time.monotonic()
             else:
                 i = rng.randrange(len(workers))
                 workers[i].send_signal(signal.SIGKILL)
                 workers[i].wait()
                 workers[i] = _spawn(["worker", "--threads", "2"], env, workdir / f"worker{i}.log")
                 procs.append(workers[i])
+                last_restart = time.monotonic()
             if progress:
                 progress(f"kill {k + 1}/{kills}: {'gateway' if mode == 'embedded' else 'worker'} killed and restarted; {outcome.accepted} report(s) accepted so far")
         pusher.join(timeout)
         stop.set()
-        deadline = time.monotonic() + timeout
+        last_push = time.monotonic()
+        deadline = last_push + timeout
         while time.monotonic() < deadline:
             with engine.connect() as conn:
                 outcome.delivered = conn.execute(select(func.count()).select_from(Report).where(Report.state == "delivered")).scalar_one()
+                routed = conn.execute(select(func.count()).select_from(Report).where(Report.routed_at.is_not(None))).scalar_one()
+            if routed >= outcome.accepted and outcome.routed_after_last_push_s is None:
+                now = time.monotonic()
+                outcome.routed_after_last_push_s = now - last_push
+                outcome.routed_after_last_restart_s = now - max(last_restart, last_push) if last_restart else None
             if outcome.delivered >= outcome.accepted:
                 break
-            time.sleep(0.5)
+            time.sleep(0.1)
         with engine.connect() as conn:
             sent = conn.execute(select(func.count()).select_from(Delivery).where(Delivery.state == "sent")).scalar_one()
         while time.monotonic() < deadline:  # every send the gateway recorded is in the inbox (it is, once the server said 250)
@@ -291,7 +302,9 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
 
             connection = pika.BlockingConnection(pika.URLParameters(BROKERS["rabbitmq"]))
             channel = connection.channel()
-            for name in ("normalize_report", "route_report", "deliver_packet"):
+            from gateway.queues import STAGES
+
+            for name in STAGES:
                 for suffix in ("", ".DQ", ".XQ"):
                     channel.queue_delete(queue=f"{prefix}.{name}{suffix}")
             connection.close()
@@ -335,7 +348,8 @@ def main() -> int:
     console = Console()
     reports = make_reports(args.reports, args.per_report)
     table = Table(title=f"crash chaos: {len(reports)} reports, {sum(len(r['records']) for r in reports)} work orders")
-    for col in ("fault", "kills", "reports in", "accounted for", "work orders", "issues", "clues", "emails", "sent twice", "result"):
+    for col in ("fault", "kills", "reports in", "accounted for", "work orders", "issues", "clues", "emails", "sent twice",
+                "all routed, s after last push", "s after last restart", "result"):
         table.add_column(col)
     failed = False
     for mode in args.mode:
@@ -350,6 +364,8 @@ def main() -> int:
         for o, label in ((baseline, "none (undisturbed)"), (chaos, victim)):
             table.add_row(label, str(o.kills), str(o.reports_in), f"{o.delivered} delivered / {o.accepted} accepted", str(o.work_orders),
                           str(o.issues), str(o.clues), str(o.emails), str(o.emails_twice),
+                          f"{o.routed_after_last_push_s:.1f}" if o.routed_after_last_push_s is not None else "not all",
+                          f"{o.routed_after_last_restart_s:.1f}" if o.routed_after_last_restart_s is not None else "—",
                           "baseline" if o is baseline else ("same result" if not problems else "; ".join(problems)))
         console.print(json.dumps({"mode": mode, "baseline": baseline.__dict__, "chaos": chaos.__dict__, "problems": problems}, ensure_ascii=False))
     console.print(table)
