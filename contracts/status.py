@@ -42,7 +42,7 @@ class ReportStatus(BaseModel):
     receipt_id: str
     kind: str
     source: str = Field(description="push, upload, pull, drop or import.")
-    state: str = Field(description="received, normalized, routed or delivered.")
+    state: str = Field(description="received, normalized, routed, delivered, or stuck (set aside after repeated failures: the gateway's operators were alerted and retry it once the cause is fixed).")
     received_at: datetime
     records: RecordCounts
     clues: int

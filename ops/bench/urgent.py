@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ops.chaos.crash import free_port, wait_until_up  # noqa: E402
+from ops.chaos.crash import free_port, stop_all, wait_until_up  # noqa: E402
 from ops.gwenv import gateway_env  # noqa: E402
 
 KEY = ("bench-command-center", "bench-secret-0123456789abcdef")
@@ -186,13 +185,7 @@ def main() -> int:
             monthly_s = time.monotonic() - answer["at"]
             engine.dispose()
         finally:
-            for p in procs:
-                p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_all(procs, wait_s=30)
             smtp.stop()
     table = Table(title=f"urgent packets, seconds from 202 to email ({'PostgreSQL + broker' if args.broker else 'embedded default'})")
     for col in ("round", "n", "p50", "p99", "max"):

@@ -161,6 +161,18 @@ def _wait_for_work_in_flight(engine: Any, stage: str, outcome: Outcome, accepted
     return False
 
 
+def stop_all(procs: list[subprocess.Popen[bytes]], *, wait_s: float) -> None:
+    """SIGTERM to the processes still running, then SIGKILL to those that have not ended after `wait_s`."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT)
@@ -282,14 +294,7 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
             conn.execute(text("SELECT 1"))
         if stored != outcome.accepted:
             outcome.notes.append(f"{stored} reports stored for {outcome.accepted} accepted")
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs, wait_s=20)
         if mode == "redis":
             import redis
 
