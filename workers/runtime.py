@@ -6,16 +6,31 @@ from typing import Any
 
 import dramatiq
 
+from gateway.queues import URGENT
+
+URGENT_THREADS = 1
+
 
 class WorkerRuntime:
-    """A dramatiq Worker consuming the queues of the given actors from this process."""
+    """Dramatiq workers consuming the queues of the given actors from this process.
+
+    Two of them: one with `threads` threads for the pipeline's ordinary queues, and one with a thread of its own for
+    the urgent queues, so that an urgent report never waits for a thread busy with a chunk of a big monthly report
+    (a priority only orders the messages a worker has already pulled; it frees no thread).
+    """
 
     def __init__(self, broker: dramatiq.Broker, actors: Iterable[dramatiq.Actor[Any, Any]], *, threads: int) -> None:
-        self.worker = dramatiq.Worker(broker, queues={actor.queue_name for actor in actors}, worker_threads=threads, worker_timeout=100)
+        actors = list(actors)
+        urgent = {actor.queue_name for actor in actors if actor.actor_name in URGENT.values()}
+        ordinary = {actor.queue_name for actor in actors} - urgent
+        self.workers = [dramatiq.Worker(broker, queues=queues, worker_threads=n, worker_timeout=100)
+                        for queues, n in ((ordinary, threads), (urgent, URGENT_THREADS)) if queues]
 
     def start(self) -> "WorkerRuntime":
-        self.worker.start()
+        for worker in self.workers:
+            worker.start()
         return self
 
     def stop(self) -> None:
-        self.worker.stop(timeout=10_000)
+        for worker in self.workers:
+            worker.stop(timeout=10_000)

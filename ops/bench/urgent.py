@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import date
 from email import message_from_bytes, policy
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -118,13 +119,25 @@ def main() -> int:
     parser.add_argument("--urgent", type=int, default=20, help="urgent reports per round")
     parser.add_argument("--gap", type=float, default=1.5, help="seconds between urgent pushes")
     parser.add_argument("--broker", help="distributed mode: amqp://… or redis://… (with --database)")
-    parser.add_argument("--database", help="distributed mode: postgresql+psycopg://…")
+    parser.add_argument("--database", help="distributed mode: postgresql+psycopg://… (default: a scratch database on 127.0.0.1:5432, dropped after)")
     args = parser.parse_args()
     console = Console()
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     procs: list[subprocess.Popen[bytes]] = []
+    with ExitStack() as stack:
+        if args.broker and not args.database:
+            from ops.scratchdb import scratch_database
+
+            args.database = stack.enter_context(scratch_database())
+        return _measure(args, console, inbox, smtp, procs)
+
+
+def _measure(args: argparse.Namespace, console: Any, inbox: Inbox, smtp: Any, procs: list[subprocess.Popen[bytes]]) -> int:
+    from rich.table import Table
+    from sqlalchemy import create_engine, select
+
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         port = free_port()
@@ -138,10 +151,12 @@ def main() -> int:
         log = (workdir / "gateway.log").open("wb")
         command = [sys.executable, "-m", "gateway.cli"]
         procs.append(subprocess.Popen([*command, "run" if not args.broker else "api", "--port", str(port)], env=env, stdout=log, stderr=log))
-        if args.broker:
-            procs += [subprocess.Popen([*command, "worker"], env=env, stdout=log, stderr=log) for _ in range(2)]
         try:
-            wait_until_up(url)
+            wait_until_up(url)  # the API process creates the schema; workers start once it has
+            if args.broker:
+                procs += [subprocess.Popen([*command, "worker"], env=env, stdout=log, stderr=log) for _ in range(2)]
+            with console.status("warm-up: one urgent report, so that the workers have loaded their models …"):
+                urgent_round(url, inbox, "W", 1, 0, timeout=300)
             with console.status("baseline: urgent reports with nothing else to do …"):
                 idle = urgent_round(url, inbox, "A", args.urgent, args.gap, timeout=120)
             data = workdir / "monthly.jsonl"
@@ -184,6 +199,10 @@ def main() -> int:
                     time.sleep(1)
             monthly_s = time.monotonic() - answer["at"]
             engine.dispose()
+        except Exception:
+            log.flush()
+            console.print("the gateway's log ends:\n" + "\n".join((workdir / "gateway.log").read_text(errors="replace").splitlines()[-25:]))
+            raise
         finally:
             stop_all(procs, wait_s=30)
             smtp.stop()
