@@ -139,13 +139,13 @@ def _person_like(word: str, after: str) -> bool:
     """Could `word` (followed by `after`) be a person's full name? A surname first, no place ending, nothing place-like next."""
     if not 2 <= len(word) <= 4 or not all("\u4e00" <= ch <= "\u9fff" for ch in word):
         return False
-    if len(word) < 3 and word[0] in _FUNCTION_SURNAMES:
-        return False
+    if word[0] in _FUNCTION_SURNAMES and (len(word) < 3 or _common_word(word[1:3])):
+        return False  # 都需要, 和居民
     if not (word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES) or word in _NOT_NAMES:
         return False
     if word[-1] in _PLACE_END or word.endswith(_TITLE_END) or after.startswith(_PLACE_NEXT) or (after[:1] and after[0] in _PLACE_END):
         return False
-    return word not in _EVERYDAY and word not in _lexicon()
+    return word not in _EVERYDAY and not _a_word(word, cued=False)
 
 
 def _plausible(word: str, after: str) -> bool:
@@ -154,10 +154,23 @@ def _plausible(word: str, after: str) -> bool:
         return False
     if not (word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES) or word in _EVERYDAY or any(word.startswith(w) for w in _NOT_NAMES):
         return False
+    if word[0] in _FUNCTION_SURNAMES and (word[1] in _NOT_IN_A_NAME or _common_word(word[1:3])):
+        return False  # 爱人都是外地, 从一年级
     if word[-1] in _STRONG_PLACE_END or word.endswith(_TITLE_END) or after.startswith(_PLACE_NEXT):
         return False
-    freq, tag = _lexicon().get(word, (0, ""))
-    return freq < _COMMON_WORD or (tag.startswith("nr") and freq < 300)  # 李四 (张三李四) is a name after 来电人; 阳光 (nr!) is not
+    return not _a_word(word, cued=True)
+
+
+def _a_word(word: str, *, cued: bool) -> bool:
+    """A word of the language by jieba's dictionary, not a name. Its `nr` tag is loose (李子 348, 周转 899, 阳光 3,451 are
+    nr): after a cue a rare nr word is a name (侯少华 2, 李四 106) and another word only from frequency 50."""
+    found = _lexicon().get(word)
+    if found is None:
+        return False
+    freq, tag = found
+    if not cued:
+        return True  # without a cue, any word of the dictionary is one (于相, 那么我 are not names)
+    return freq >= (300 if tag.startswith("nr") else _COMMON_WORD)
 
 
 # After a cue a name may well end in 山, 林, 河, 园 … (方金山): only endings no given name has count there.
@@ -263,6 +276,9 @@ def _name_at(text: str, at: int) -> str | None:
         name = first + words[1]
     elif surname < len(first) <= surname + 2:
         name = first
+        if (len(first) == surname + 1 and len(words) > 1 and len(words[1]) == 1 and "\u4e00" <= words[1] <= "\u9fff"
+                and words[1] not in _NOT_IN_A_NAME and first not in _lexicon()):
+            name += words[1]  # 苏定|邦: the segmenter split the given name
     else:
         name = text[at:at + surname + 2]
         if name[-1] in _NOT_IN_A_NAME:
@@ -281,6 +297,9 @@ def _name_before(text: str, end: int) -> str | None:
     if (len(last) <= 2 and len(words) > 1 and (words[-2] in SURNAMES or words[-2] in COMPOUND_SURNAMES)
             and words[-2] not in _FUNCTION_SURNAMES and not _common_word(last)):
         last = words[-2] + last  # 何|爱民, 周|淑珍; not 向|领导
+    elif (len(last) == 1 and last not in _NOT_IN_A_NAME and last not in "我你他她它们" and len(words) > 1 and len(words[-2]) == 2
+          and words[-2][0] in SURNAMES and words[-2][0] not in _FUNCTION_SURNAMES and words[-2] not in _lexicon()):
+        last = words[-2] + last  # 莫雨|萱
     if len(last) < 2:
         return None
     starts = (end - len(last), end - len(last) + 1) if text[end - len(last)] in "的了是和与跟对向被把给让在从" else (end - len(last),)
@@ -301,7 +320,7 @@ def _cued_names(text: str) -> set[str]:
             continue
         # 业主, 居民, 叫 … are as often followed by what they do (业主关水限电): there the analyser must read a name too.
         weak = match.group().rstrip(":： 】") in _WEAK_CUES
-        if weak and len(name) < 3 and (name[0] in _FUNCTION_SURNAMES or not _TAGGER(text[match.end():match.end() + 6])[0][1].startswith("nr")):
+        if weak and (name[0] in _FUNCTION_SURNAMES or not _TAGGER(text[match.end():match.end() + 6])[0][1].startswith("nr")):
             continue
         found.add(name)
     for match in _AFTER_NAME.finditer(text):
@@ -331,7 +350,7 @@ def _kin_names(text: str) -> set[str]:
         name = match.group(1)
         if name[-1] in _NOT_IN_A_NAME:
             name = name[:-1]
-        if _person_like(name, text[match.start(1) + len(name):match.start(1) + len(name) + 4]):
+        if _plausible(name, text[match.start(1) + len(name):match.start(1) + len(name) + 4]):  # the relative is the cue
             found.add(name)
     return found
 

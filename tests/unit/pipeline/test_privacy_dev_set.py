@@ -15,9 +15,9 @@ from pathlib import Path
 from gateway.pipeline.privacy import mask_text
 
 CASES = Path(__file__).resolve().parents[2] / "data" / "pii_dev_set.jsonl"
-MASKED_AT_LEAST = {"name": 459, "mobile": 136, "landline": 60, "id": 42, "card": 35, "email": 21, "wechat": 18, "qq": 18, "address": 138}
+MASKED_AT_LEAST = {"name": 461, "mobile": 136, "landline": 60, "id": 42, "card": 35, "email": 21, "wechat": 18, "qq": 18, "address": 138}
 OF = {"name": 508, "mobile": 136, "landline": 60, "id": 42, "card": 36, "email": 21, "wechat": 18, "qq": 18, "address": 138}
-NEGATIVES_CHANGED_AT_MOST = 2  # of 294 (业主和居民 → 和某某; 从彭浦到 → 彭某某)
+NEGATIVES_CHANGED_AT_MOST = 1  # of 294 (…饭店…的管道: a word of the text read as a name)
 
 
 def test_the_development_set_is_masked_no_worse_than_measured() -> None:
