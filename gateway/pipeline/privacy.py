@@ -277,7 +277,7 @@ def _name_at(text: str, at: int) -> str | None:
     elif surname < len(first) <= surname + 2:
         name = first
         if (len(first) == surname + 1 and len(words) > 1 and len(words[1]) == 1 and "\u4e00" <= words[1] <= "\u9fff"
-                and words[1] not in _NOT_IN_A_NAME and first not in _lexicon()):
+                and words[1] not in _NOT_IN_A_NAME and not _a_word(first, cued=True)):
             name += words[1]  # 苏定|邦: the segmenter split the given name
     else:
         name = text[at:at + surname + 2]
