@@ -100,7 +100,7 @@ class Inbox:
         return "250 OK"
 
 
-def _push_all(url: str, reports: list[dict[str, Any]], outcome: Outcome, stop: threading.Event) -> None:
+def _push_all(url: str, reports: list[dict[str, Any]], outcome: Outcome, stop: threading.Event, pace_s: float = 0.0) -> None:
     """Push each report until the gateway answers 202 or 200 (a retry of one it already stored): a careful client."""
     import aiohttp
 
@@ -116,6 +116,7 @@ def _push_all(url: str, reports: list[dict[str, Any]], outcome: Outcome, stop: t
                     answer = None
                 if answer is not None and answer.status in (200, 202):
                     outcome.accepted += 1
+                    await asyncio.sleep(pace_s)  # a command center sending one report after the other, not all at once
                     break
                 outcome.push_retries += 1
                 await asyncio.sleep(0.3)
@@ -146,13 +147,16 @@ def _wait_for_work_in_flight(engine: Any, stage: str, outcome: Outcome, accepted
     """
     from sqlalchemy import func, select
 
-    from gateway.db.models import OutboxMessage
+    from gateway.db.models import OutboxMessage, Report
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with engine.connect() as conn:
             pending = dict(conn.execute(select(OutboxMessage.actor, func.count()).where(OutboxMessage.done_at.is_(None))
                                         .group_by(OutboxMessage.actor)).all())
+            if stage == "route_report":  # a drain routes many reports per message: a report normalized and not yet routed is route work
+                pending[stage] = pending.get(stage, 0) + conn.execute(
+                    select(func.count()).select_from(Report).where(Report.state == "normalized")).scalar_one()
         if outcome.accepted >= accepted_at_least and pending.get(stage, 0) > 0:
             return True
         if not pusher.is_alive() and not pending:
@@ -190,7 +194,7 @@ def _database(mode: str) -> Iterator[str | None]:
 
 
 def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, seed: int = 1, timeout: float = 300,
-        progress: Any = None, disrupt: Any = None) -> Outcome:
+        progress: Any = None, disrupt: Any = None, pace_s: float = 0.0) -> Outcome:
     """One run: the whole input pushed while `kills` SIGKILLs hit the gateway (embedded) or a worker (distributed).
 
     With `disrupt` (a function), it is called once, a little after the pushing starts, instead of the kills:
@@ -233,7 +237,7 @@ def run(mode: str, reports: list[dict[str, Any]], kills: int, *, workdir: Path, 
         engine = create_engine(database_url or f"sqlite:///{workdir / 'gateway.db'}")
         stack.callback(engine.dispose)
         stop = threading.Event()
-        pusher = threading.Thread(target=_push_all, args=(url, reports, outcome, stop), daemon=True)
+        pusher = threading.Thread(target=_push_all, args=(url, reports, outcome, stop, pace_s), daemon=True)
         pusher.start()
         if disrupt is not None:
             time.sleep(rng.uniform(1.0, 2.0))
