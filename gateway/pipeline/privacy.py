@@ -283,6 +283,8 @@ def _name_at(text: str, at: int) -> str | None:
         name = text[at:at + surname + 2]
         if name[-1] in _NOT_IN_A_NAME:
             name = name[:-1]
+    if name[-1] in _NOT_IN_A_NAME:
+        name = name[:-1]  # 王说: a surname and what it did
     if name[0] in _FUNCTION_SURNAMES and _common_word(name[1:3]):
         return None  # 曾多次
     return name if len(name) > surname and all("\u4e00" <= ch <= "\u9fff" for ch in name) else None
