@@ -50,3 +50,39 @@ def test_the_name_before_a_title_further_on() -> None:
 def test_names_listed_with_a_name(text: str, found: set[str], listed: set[str]) -> None:
     assert _listed_with(text, found) == listed
     assert found <= listed
+
+
+@pytest.mark.parametrize(("word", "after", "expected"), [
+    ("覃学军", "", True), ("欧阳德胜", "", True), ("王一博", "", True), ("曾海德", "", True), ("尉迟珍", "", True),
+    ("张三A", "", False), ("于娜", "", False), ("都需要", "", False), ("王明", "湾里", False), ("王明", "镇上", False),
+])
+def test_a_word_read_without_a_cue_is_a_name_only_if_it_looks_like_one(word: str, after: str, expected: bool) -> None:
+    from gateway.pipeline.privacy import _person_like
+
+    assert _person_like(word, after) is expected
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("诸葛婷", True), ("李四", True), ("于娜", True), ("王一博", True),  # after a cue 于 is a surname, 李四 (张三李四) a name
+    ("李子", False), ("阳光", False), ("张贴", False), ("业主张三", False), ("都是外", False), ("从一年", False),
+    ("王湾", False), ("张经理", False), ("欧阳德胜利", False),
+])
+def test_a_word_a_cue_points_at_is_a_name_unless_it_is_a_word_a_place_or_a_title(word: str, expected: bool) -> None:
+    from gateway.pipeline.privacy import _plausible
+
+    assert _plausible(word, "") is expected
+    assert _plausible("王明", "镇上") is False  # 王明镇: a place
+
+
+@pytest.mark.parametrize(("word", "expected"), [("居民", True), ("需要", True), ("多次", True), ("金山", False), ("淑珍", False), ("xx", False)])
+def test_common_words_are_frequent_ones_not_tagged_as_names(word: str, expected: bool) -> None:
+    from gateway.pipeline.privacy import _common_word
+
+    assert _common_word(word) is expected
+
+
+@pytest.mark.parametrize(("text", "names"), [("我父亲卢永琴今年七十", {"卢永琴"}), ("我爱人在家", set()), ("我父亲卢永在家", {"卢永"})])
+def test_a_relatives_name(text: str, names: set[str]) -> None:
+    from gateway.pipeline.privacy import _kin_names
+
+    assert _kin_names(text) == names
