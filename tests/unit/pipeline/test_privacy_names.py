@@ -86,3 +86,25 @@ def test_a_relatives_name(text: str, names: set[str]) -> None:
     from gateway.pipeline.privacy import _kin_names
 
     assert _kin_names(text) == names
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("谭超彬今年56岁", {"谭超彬"}),  # tagged nz, with what people do after it
+    ("商转公，需要", set()), ("从彭浦到市区，王怀启说", {"王怀启"}),  # the analyser's guesses skipped, the name after them kept
+    ("王怀启将门封堵，王怀启说", {"王怀启"}),
+])
+def test_names_the_analyser_tags(text: str, names: set[str]) -> None:
+    from gateway.pipeline.privacy import _tagged_names
+
+    assert _tagged_names(text) == names
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("业主关水限电，反映人肖德华表示", {"肖德华"}),  # a weak cue before a verb, then a strong one
+    ("业主张建国反映", {"张建国"}), ("居民：张建国称", {"张建国"}), ("邻居：关水限电", set()),
+    ("何爱民大爷，周淑珍经理", {"何爱民", "周淑珍"}), ("对此刘楠、李玉等人", {"李玉"}),
+])
+def test_names_a_cue_points_at(text: str, names: set[str]) -> None:
+    from gateway.pipeline.privacy import _cued_names
+
+    assert _cued_names(text) == names
