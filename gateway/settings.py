@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     retry_max_retries: int = Field(40, description="Retries of one step before it waits for the recovery sweep.")
     sweep_interval_s: int = Field(60, description="How often `gateway run`/`api` re-dispatches stalled work.")
     stalled_after_s: int = Field(600, description="Dispatched work not finished after this long is dispatched again.")
-    poison_after: int = Field(3, ge=1, description="A report whose normalization failed this many times (not for want of the database) is set aside: gateway reports list --stuck.")
+    poison_after: int = Field(3, ge=1, description="A report whose normalization or routing failed this many times (not for want of the database) is set aside: gateway reports list --stuck.")
     dead_letter_after: int = Field(5, ge=2, description="A pipeline step dispatched this many times and still not done counts as a dead letter (gateway_dead_letters).")
     metrics_port: int | None = Field(None, description="`gateway worker`: serve /metrics of this process on this port (one port per worker process).")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line, for a log collector.")

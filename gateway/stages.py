@@ -64,7 +64,8 @@ class Stages:
     def route(self, outbox_id: int, report_pk: int) -> None:
         summaries = handle_route_report(report_pk, self.uow(), routing=self.routing, mail_domain=self.settings.mail_domain,
                                         min_confidence=self.settings.category_min_confidence, outbox_id=outbox_id, vocabulary=self.vocabulary,
-                                        on_set_aside=lambda report, reason: self._set_aside(report, reason, "route"))
+                                        on_set_aside=lambda report, reason: self._set_aside(report, reason, "route"),
+                                        poison_after=self.settings.poison_after)
         self.metrics.stage_done("route")
         for summary in summaries:
             self.metrics.routed(summary)

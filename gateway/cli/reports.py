@@ -16,14 +16,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from gateway.bootstrap import bootstrap
     from gateway.db.models import Report
     from gateway.periods import SHANGHAI
+    from gateway.pipeline.stuck import stuck_reports
 
     gateway = bootstrap()
     try:
         with gateway.uow.read_session() as session:
-            query = select(Report).order_by(Report.id.desc()).limit(args.limit)
-            if args.stuck:
-                query = select(Report).where(Report.state == "stuck").order_by(Report.stuck_at)
-            reports = list(session.scalars(query))
+            reports = stuck_reports(session) if args.stuck else list(session.scalars(select(Report).order_by(Report.id.desc()).limit(args.limit)))
         console = terminal()
         if not reports:
             console.print("no report is set aside: nothing is stuck" if args.stuck else "no report received yet")
@@ -46,12 +44,13 @@ def cmd_retry(args: argparse.Namespace) -> int:
     """Put a stuck report back where it was set aside, with its attempts counted afresh, and queue its step again."""
     from gateway.bootstrap import bootstrap
     from gateway.db.models import Report, ReportChunk, utcnow
+    from gateway.pipeline.stuck import STUCK
     from gateway.queues import NORMALIZE, ROUTE, for_kind
 
     gateway = bootstrap()
     try:
         with gateway.uow() as uow:
-            reports = list(uow.session.scalars(select(Report).where(Report.report_id == args.report_id, Report.state == "stuck")))
+            reports = list(uow.session.scalars(select(Report).where(Report.report_id == args.report_id, Report.state == STUCK)))
             if not reports:
                 raise ConfigError(f"no report {args.report_id!r} is set aside; `gateway reports list --stuck` shows those that are")
             for report in reports:

@@ -186,35 +186,40 @@ def _common_word(word: str) -> bool:
     return freq >= 500 and not tag.startswith(_NAME_LIKE_TAGS)
 
 
-@lru_cache(maxsize=1)
 def _two_character_words() -> dict[str, tuple[int, str]]:
     """jieba's dictionary words of two characters with their frequencies and tags."""
-    words: dict[str, tuple[int, str]] = {}
-    with (resources.files("jieba") / "dict.txt").open(encoding="utf-8") as handle:
-        for line in handle:
-            word, freq, tag = line.split(" ", 2)
-            if len(word) == 2:
-                words[word] = (int(freq), tag.strip())
-    return words
+    return _dictionary()[1]
 
 
 _COMMON_WORD = 50  # jieba's dictionary frequency from which a word is an everyday one (张贴 …), even after a cue
 
 
-@lru_cache(maxsize=1)
 def _lexicon() -> dict[str, tuple[int, str]]:
     """Words of jieba's dictionary (349,045 words with frequencies, shipped in its package) that begin with a surname.
 
     A candidate that is a word of the language (李子, 周转, 白银, 陈家祠, 张冠李戴) is no name; a real person's name is
-    almost never one. Read once, ~0.6 s; only jieba's data file is used, not its (slow) segmenter.
+    almost never one.
     """
-    words: dict[str, tuple[int, str]] = {}
+    return _dictionary()[0]
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> tuple[dict[str, tuple[int, str]], dict[str, tuple[int, str]]]:
+    """jieba's dict.txt read once (~0.6 s; only its data file, not its slow segmenter): the words of 2–4 characters
+    that begin with a surname, and every word of two characters, each with its frequency and tag."""
+    surname_words: dict[str, tuple[int, str]] = {}
+    two_characters: dict[str, tuple[int, str]] = {}
     with (resources.files("jieba") / "dict.txt").open(encoding="utf-8") as handle:
         for line in handle:
             word, freq, tag = line.split(" ", 2)
-            if 2 <= len(word) <= 4 and (word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES):
-                words[word] = (int(freq), tag.strip())
-    return words
+            if not 2 <= len(word) <= 4:
+                continue
+            entry = (int(freq), tag.strip())
+            if len(word) == 2:
+                two_characters[word] = entry
+            if word[0] in SURNAMES or word[:2] in COMPOUND_SURNAMES:
+                surname_words[word] = entry
+    return surname_words, two_characters
 
 
 _ACTS = ("反映", "说", "称", "表示", "今年", "上门", "电话", "联系", "答应", "告诉", "要求", "回复", "投诉", "来电", "打电话", "同志", "女士", "先生",

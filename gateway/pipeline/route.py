@@ -88,7 +88,7 @@ def _narrative_clue(report: Report, routing: RoutingConfig, label: str) -> Clue:
 
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
                         min_confidence: float = 0.5, outbox_id: int | None = None, vocabulary: Sequence[str] = (),
-                        on_set_aside: Callable[[Report, str], None] | None = None) -> list[RouteSummary]:
+                        on_set_aside: Callable[[Report, str], None] | None = None, poison_after: int = 3) -> list[RouteSummary]:
     """Route a normalized report: an urgent one at once; the others as a drain. Idempotent.
 
     Reports other than urgent ones are routed in the order they were received, so that near-duplicate issues and
@@ -96,6 +96,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
     steps before. Not by waiting: whichever route message runs takes the routing lock and routes every normalized
     report in arrival order, one transaction each, until none is left or an earlier report is still being
     normalized (its own route message goes on from there). A message whose report another drain routed is done.
+    A report whose routing fails `poison_after` times (not for want of the database) is set aside (gateway.pipeline.stuck).
     """
     options = dict(routing=routing, mail_domain=mail_domain, min_confidence=min_confidence, vocabulary=vocabulary)
     with uow:
@@ -105,23 +106,19 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
             _routed(uow, report, outbox_id)
             uow.commit()
             return [summary]
-        if report is None or report.state != "normalized":
-            uow.mark_done(outbox_id)  # routed by a drain, set aside, or gone; a kick after a set-aside still drains below
         uow.commit()
-    summaries = _drain(uow, options, on_set_aside)
+    summaries = _drain(uow, options, on_set_aside, poison_after)
     with uow:
         state = uow.session.scalar(select(Report.state).where(Report.id == report_pk))
-        if state != "normalized":
+        if state != "normalized":  # routed (by this drain or another), set aside, or gone: a kick after a set-aside is done too
             uow.mark_done(outbox_id)
         # else an earlier report is still being normalized: its message routes this one; the sweep is the safety net
         uow.commit()
     return summaries
 
 
-ROUTE_ATTEMPTS = 3  # a report whose routing failed this many times (not for want of the database) is set aside
-
-
-def _drain(uow: UnitOfWork, options: dict[str, Any], on_set_aside: Callable[[Report, str], None] | None) -> list[RouteSummary]:
+def _drain(uow: UnitOfWork, options: dict[str, Any], on_set_aside: Callable[[Report, str], None] | None,
+           poison_after: int) -> list[RouteSummary]:
     summaries = []
     while True:
         pk = None
@@ -142,9 +139,9 @@ def _drain(uow: UnitOfWork, options: dict[str, Any], on_set_aside: Callable[[Rep
                 raise
             reason = f"routing failed: {type(exc).__name__}: {exc}"
             log.exception("report %s could not be routed", pk)
-            set_aside = record_failure(uow, pk, reason, attempts=ROUTE_ATTEMPTS)
+            set_aside = record_failure(uow, pk, reason, attempts=poison_after)
             if set_aside is None:
-                raise  # retried by the queue; set aside after ROUTE_ATTEMPTS
+                raise  # retried by the queue; set aside at the last attempt
             if on_set_aside is not None:
                 on_set_aside(set_aside, reason)
 

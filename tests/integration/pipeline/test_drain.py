@@ -128,7 +128,7 @@ def test_a_report_whose_routing_fails_every_time_is_set_aside_and_the_drain_goes
         return real(report, uow, **options)
 
     monkeypatch.setattr(route, "_route", failing)
-    for _ in range(route.ROUTE_ATTEMPTS - 1):
+    for _ in range(gw.settings.poison_after - 1):
         with pytest.raises(ValueError):
             _run(gw, bad, ROUTE)
     assert _states(gw) == {"R-BAD": "normalized", "R-GOOD": "normalized"}
