@@ -171,23 +171,25 @@ async def upload_report(request: web.Request) -> web.Response:
     if not upload.filename.lower().endswith(SUFFIXES):
         raise UnsupportedMediaType(f"{upload.filename!r}: upload .xlsx, .csv (UTF-8 or GB18030), .jsonl or .json")
 
-    def build() -> tuple[dict[str, Any], list[int] | None]:
-        return report_from_file(
-            upload.content, upload.filename, kind=fields.get("kind"), report_id=fields.get("report_id"),
-            period_start=fields.get("period_start") or None, period_end=fields.get("period_end") or None, title=fields.get("title") or None,
-            columns=request.app[GATEWAY].config.columns,
-        )
-
-    switches = _switches(request, "partial", "dry_run")
     gw = request.app[GATEWAY]
+    switches = _switches(request, "partial", "dry_run")
     if switches["dry_run"]:
         # What the upload would store, read as it would be; nothing is stored (and the signature is not remembered).
         preview = await in_thread(lambda: preview_file(upload.content, upload.filename, gw.normalizer, gw.config.columns))
         return json_response(preview.document())
-    data, rows = await in_thread(build)
+
+    def build() -> tuple[dict[str, Any], list[int] | None, ColumnMapping | None]:
+        data, rows = report_from_file(
+            upload.content, upload.filename, kind=fields.get("kind"), report_id=fields.get("report_id"),
+            period_start=fields.get("period_start") or None, period_end=fields.get("period_end") or None, title=fields.get("title") or None,
+            columns=gw.config.columns,
+        )
+        # How the columns were read, for the receipt (a .json file is a whole report, without columns).
+        columns = None if rows is None else column_mapping(upload.content, upload.filename, gw.config.columns)
+        return data, rows, columns
+
+    data, rows, columns = await in_thread(build)
     cmd = ReceiveReport(client_id=verified.client_id, data=data, signature=verified.replay_key, partial=switches["partial"], source="upload", row_numbers=rows)
-    columns = None if upload.filename.lower().endswith(".json") else await in_thread(
-        lambda: column_mapping(upload.content, upload.filename, gw.config.columns))
     return await _receive(request, cmd, started, columns=columns)
 
 
