@@ -96,6 +96,8 @@ class WorkOrder(Base):
     committee_id: Mapped[str | None] = mapped_column(String(64), doc="Where routing sent it, whether or not its issue became a clue.")
     issue_pk: Mapped[int | None] = mapped_column(ForeignKey("issues.id"), index=True)
     topic_pk: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True, doc="The matter at a place it belongs to (gateway/topics).")
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary, doc="MinHash signature and band keys of content_masked (MinHasher.pack), "
+                                                  "computed where the text is normalized so that routing, the ordered stage, does not.")
     likes: Mapped[int] = mapped_column(Integer, default=0, doc="Support the source counted: a message board's likes (点赞数).")
     repeat_count: Mapped[int] = mapped_column(Integer, default=0, doc="重复反映告知单量 of a 12345 export: how often it was reported again.")
     status_issued_at: Mapped[datetime | None] = mapped_column(doc="Issue time of the report the current status came from.")

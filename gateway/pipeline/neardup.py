@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from gateway.db.bulk import insert_returning_ids, insert_rows
 from gateway.db.models import Issue, IssueBand, WorkOrder
 
 PRIME = (1 << 61) - 1
@@ -70,6 +71,30 @@ class MinHasher:
         view = signature.reshape(self.bands, self.rows)
         return [f"{i:02d}" + hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest() for i, row in enumerate(view)]
 
+    def pack(self, texts: list[str]) -> list[bytes]:
+        """Signature and band keys of each text as stored with its work order: b"" for a text without letters.
+
+        Normalization packs (a chunk at a time, on any worker); routing, the one ordered stage, unpacks.
+        """
+        packed = []
+        for sig in self.signatures(texts):
+            if sig is None:
+                packed.append(b"")
+                continue
+            view = sig.reshape(self.bands, self.rows)
+            packed.append(sig.tobytes() + b"".join(hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in view))
+        return packed
+
+    def unpack(self, packed: bytes) -> tuple[np.ndarray, list[str]] | None:
+        """(signature, band keys) of a packed value, None for a text without letters; the same as signatures() and band_keys()."""
+        if not packed:
+            return None
+        size = self.num_perm * 8
+        if len(packed) != size + self.bands * 8:
+            raise ValueError(f"a packed MinHash of {len(packed)} bytes; this hasher packs {size + self.bands * 8}")
+        digests = packed[size:].hex()
+        return np.frombuffer(packed[:size], dtype=np.uint64), [f"{i:02d}" + digests[16 * i:16 * i + 16] for i in range(self.bands)]
+
     @staticmethod
     def similarity(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.mean(a == b))
@@ -86,6 +111,7 @@ class OrderText:
     category: list[str]
     received_at: datetime
     issue_pk: int | None
+    minhash: bytes | None = None  # MinHasher.pack of the content, when normalization stored it
 
 
 @dataclass
@@ -98,13 +124,36 @@ class _Candidate:
     count: int = 0
 
 
-def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHasher, *, threshold: float = 0.6, max_days: int = 30) -> dict[int, int]:
-    """Put each work order without an issue into the issue it near-duplicates, or a new one. Returns {work order id: issue id}."""
-    fresh = [o for o in orders if o.issue_pk is None]
-    pending = [(o, sig) for o, sig in zip(fresh, hasher.signatures([o.content for o in fresh])) if sig is not None]
+HASHER = MinHasher()  # the one all stages use: its signatures and band keys are stored
+
+
+def _signed(orders: list[OrderText], hasher: MinHasher) -> tuple[list[tuple[OrderText, np.ndarray]], dict[int, list[str]]]:
+    """Each order's signature and band keys: unpacked where normalization stored them, computed for the others."""
+    stored = {o.id: hasher.unpack(o.minhash) for o in orders if o.minhash is not None}
+    missing = [o for o in orders if o.minhash is None]
+    computed = {o.id: sig for o, sig in zip(missing, hasher.signatures([o.content for o in missing]))}
+    pending, keys = [], {}
+    for o in orders:
+        if o.id in stored:
+            signed = stored[o.id]
+            if signed is not None:
+                pending.append((o, signed[0]))
+                keys[o.id] = signed[1]
+        elif (sig := computed[o.id]) is not None:
+            pending.append((o, sig))
+            keys[o.id] = hasher.band_keys(sig)
+    return pending, keys
+
+
+def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHasher, *, threshold: float = 0.6, max_days: int = 30,
+                  write_orders: bool = True) -> dict[int, int]:
+    """Put each work order without an issue into the issue it near-duplicates, or a new one. Returns {work order id: issue id}.
+
+    `write_orders=False`: the caller writes the work orders' issue_pk itself (routing writes all it sets in one statement).
+    """
+    pending, keys = _signed([o for o in orders if o.issue_pk is None], hasher)
     if not pending:
         return {}
-    keys = {o.id: hasher.band_keys(sig) for o, sig in pending}
     wanted = list({k for ks in keys.values() for k in ks})
     band_to: dict[str, set[int]] = {}
     connection = session.connection()
@@ -146,19 +195,17 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
 
     real: dict[int, int] = {key: key for key in candidates if key > 0}
     if new_issues:
-        ids = connection.execute(
-            insert(Issue.__table__).returning(Issue.__table__.c.id, sort_by_parameter_order=True),
-            [{"issue_id": f"new-{o.id}", "category": list(o.category or [])[:2], "street": o.street, "community": o.community,
-              "signature": [int(v) for v in sig], "work_order_count": 0, "first_seen_at": o.received_at, "last_seen_at": o.received_at}
-             for o, sig in new_issues],
-        ).scalars().all()
+        ids = insert_returning_ids(connection, Issue.__table__, [
+            {"issue_id": f"new-{o.id}", "category": list(o.category or [])[:2], "street": o.street, "community": o.community,
+             "signature": [int(v) for v in sig], "work_order_count": 0, "first_seen_at": o.received_at, "last_seen_at": o.received_at}
+            for o, sig in new_issues], key="issue_id")
         for position, pk in enumerate(ids):
             real[-(position + 1)] = pk
         connection.execute(
             update(Issue.__table__).where(Issue.__table__.c.id == bindparam("_id")),
             [{"_id": pk, "issue_id": f"I{pk:07d}"} for pk in ids],
         )
-        connection.execute(insert(IssueBand.__table__), [
+        insert_rows(connection, IssueBand.__table__, [
             {"band": band, "issue_pk": real[-(position + 1)]} for position, (o, _) in enumerate(new_issues) for band in set(keys[o.id])
         ])
     touched = [c for c in candidates.values() if c.count]
@@ -170,10 +217,11 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
         [{"_id": real[c.key], "_add": c.count, "_first": c.first_seen, "_last": c.last_seen} for c in touched],
     )
     result = {order_id: real[key] for order_id, key in assigned.items()}
-    connection.execute(
-        update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == bindparam("_id")).values(issue_pk=bindparam("_issue")),
-        [{"_id": order_id, "_issue": pk} for order_id, pk in result.items()],
-    )
+    if write_orders:
+        connection.execute(
+            update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == bindparam("_id")).values(issue_pk=bindparam("_issue")),
+            [{"_id": order_id, "_issue": pk} for order_id, pk in result.items()],
+        )
     return result
 
 

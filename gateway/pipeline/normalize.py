@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from pydantic import TypeAdapter
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from contracts import WorkOrderRecord
+from gateway.db.bulk import insert_returning_ids, insert_rows
 from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
 from gateway.queues import ROUTE, for_kind
 from gateway.pipeline.classifier import CategoryClassifier
 from gateway.pipeline.gazetteer import Gazetteer
+from gateway.pipeline.neardup import HASHER
 from gateway.pipeline.privacy import citizen_key, mask_name, mask_text
 from gateway.pipeline.screening import Screening
 from gateway.pipeline.taxonomy import Taxonomy
@@ -197,8 +199,9 @@ _FIELDS = ("received_at", "channel", "category", "category_inferred", "category_
 _CHUNK = 2000  # tickets per IN (…) look-up: under every database's parameter limit
 
 
-def _row(n: NormalizedWorkOrder, issued_at: datetime, *, keep_status: bool, caller_key: str | None) -> dict[str, Any]:
+def _row(n: NormalizedWorkOrder, issued_at: datetime, *, keep_status: bool, caller_key: str | None, minhash: bytes) -> dict[str, Any]:
     row = {field: getattr(n, field) for field in _FIELDS}
+    row["minhash"] = minhash
     row["caller_key"] = n.caller_key or caller_key
     row["updated_at"] = utcnow()
     if not keep_status:
@@ -270,15 +273,17 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         # (chunks may be normalized in any order by several workers).
         stale = {t for t, (pk, _, _) in known.items() if pk in here and last_index[t] < here[pk][1]}
         new = [t for t in tickets if t not in known]
+        written = [t for t in tickets if t not in stale]
+        # The near-duplicate signature of each text written here (routing, the ordered stage, only reads it).
+        minhash = dict(zip(written, HASHER.pack([latest[t].content_masked for t in written])))
         ids_by_ticket: dict[str, int] = {}
         if new:
             now = utcnow()
-            ids = connection.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                [{**_row(latest[t], issued_at, keep_status=False, caller_key=None), "ticket_no": t, "first_seen_at": now} for t in new],
-            ).scalars().all()
+            ids = insert_returning_ids(connection, table, [
+                {**_row(latest[t], issued_at, keep_status=False, caller_key=None, minhash=minhash[t]), "ticket_no": t, "first_seen_at": now}
+                for t in new], key="ticket_no")
             ids_by_ticket = dict(zip(new, ids))
-        updates = [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key), "_id": pk}
+        updates = [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key, minhash=minhash[t]), "_id": pk}
                    for t, (pk, at, key) in known.items() if t not in stale]
         if updates:
             connection.execute(update(table).where(table.c.id == bindparam("_id")), updates)
@@ -299,8 +304,7 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
                 summary.excluded[n.excluded_reason] = summary.excluded.get(n.excluded_reason, 0) + 1
             appearances.append({"report_pk": report.id, "work_order_pk": pk, "record_index": first_index[t], "content_index": last_index[t],
                                 "seen_before": seen_before, "excluded_reason": n.excluded_reason, "clue_pk": None})
-        if appearances:
-            connection.execute(insert(appearances_table), appearances)
+        insert_rows(connection, appearances_table, appearances)
         chunk.normalized_at = utcnow()
         if not keep_raw:
             chunk.records = None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from gateway.pipeline.clues import group_into_topics, trend
 from gateway.pipeline.orders import RoutedOrder
 from gateway.pipeline.privacy import mask_text
-from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues
+from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
 from gateway.db.models import Clue, Delivery, Issue, OutboxMessage, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
 from gateway.pipeline.stuck import is_transient, record_failure
 from gateway.pipeline.topics.discover import discover_topics
@@ -50,7 +50,6 @@ def _previous_counts(uow: UnitOfWork, report: Report, topic_pks: list[int]) -> t
     return previous, counts
 
 
-HASHER = MinHasher()
 ROUTE_ORDER_WAIT = timedelta(minutes=10)
 ROUTE_SLICE = 20_000
 
@@ -187,7 +186,8 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     while True:  # a slice at a time, so that a report of any size streams through
         rows = connection.execute(
             select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
-                   wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type, rwo.id.label("appearance"))
+                   wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type,
+                   wo.minhash, rwo.id.label("appearance"))
             .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
             .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.id > last)
             .order_by(rwo.id).limit(ROUTE_SLICE)
@@ -200,14 +200,11 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         for row in rows:
             category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
             committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
-        connection.execute(
-            update(WorkOrder.__table__).where(wo.id == bindparam("_id")).values(committee_id=bindparam("_committee")),
-            [{"_id": row.id, "_committee": committee or routing.triage} for row, (_, committee) in zip(rows, committees)],
-        )
         newest_before = uow.session.scalar(select(func.max(Issue.id))) or 0
         issues = assign_issues(uow.session, [
-            OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk) for row in rows
-        ], HASHER)
+            OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk, row.minhash)
+            for row in rows
+        ], HASHER, write_orders=False)
         # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
         founded = {issue for issue in issues.values() if issue > newest_before}
         summary.near_duplicates += len(issues) - len(founded)
@@ -218,7 +215,15 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
                 received_at=row.received_at, support=(row.likes or 0) + (row.repeat_count or 0), district=row.district,
                 inquiry=row.ticket_type == "inquiry",
             ))
-    found = discover_topics(uow.session, orders, vocabulary=vocabulary)
+    found = discover_topics(uow.session, orders, vocabulary=vocabulary, write_orders=False)
+    # What routing decided of each work order, in one statement: its committee, its issue and its topic.
+    for start in range(0, len(orders), ROUTE_SLICE):
+        connection.execute(
+            update(WorkOrder.__table__).where(wo.id == bindparam("_id"))
+            .values(committee_id=bindparam("_committee"), issue_pk=bindparam("_issue"), topic_pk=bindparam("_topic")),
+            [{"_id": o.work_order_pk, "_committee": o.committee_id or routing.triage, "_issue": o.issue_pk, "_topic": topic}
+             for o, topic in zip(orders[start:start + ROUTE_SLICE], found.topic_of[start:start + ROUTE_SLICE])],
+        )
     drafts = group_into_topics(found.orders, found.topic_of, routing, keywords=found.keywords)
     previous_report, previous_counts = _previous_counts(uow, report, sorted(drafts))
     urgent = report.kind == "urgent"

@@ -26,7 +26,8 @@ class Found:
     founded: set[int] = field(default_factory=set)  # topics this report created
 
 
-def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabulary: Sequence[str] = ()) -> Found:
+def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabulary: Sequence[str] = (), write_orders: bool = True) -> Found:
+    """Topics of a report's work orders; `write_orders=False`: the caller writes their topic_pk (Found.topic_of) itself."""
     if not orders:
         return Found([], [])
     # Near-duplicate issues are the atoms: one text of each is analysed and clustered, its fellows follow it.
@@ -70,10 +71,11 @@ def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabula
     keywords: dict[int, Counter[str]] = {}
     for label, pk in enumerate(topic_pks):
         keywords.setdefault(pk, Counter()).update(weights.get(label, {}))
-    session.connection().execute(
-        update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == bindparam("_id")).values(topic_pk=bindparam("_topic")),
-        [{"_id": o.work_order_pk, "_topic": pk} for o, pk in zip(orders, topic_of)],
-    )
+    if write_orders:
+        session.connection().execute(
+            update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == bindparam("_id")).values(topic_pk=bindparam("_topic")),
+            [{"_id": o.work_order_pk, "_topic": pk} for o, pk in zip(orders, topic_of)],
+        )
     # Proper names found only by their tag join work orders but do not name the place a clue is at.
     enriched = [replace(o, places=tuple(p for p in a.places if not is_entity(p)), district=a.district) for o, a in zip(orders, analysed)]
     return Found(

@@ -176,3 +176,21 @@ def test_a_burst_of_reports_pushed_back_to_back_drains_in_arrival_order_without_
         with gateway.uow.read_session() as session:
             open_routes = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.actor == ROUTE, OutboxMessage.done_at.is_(None)))
         assert open_routes == 0
+
+
+def test_normalization_stores_each_texts_signature_and_routing_writes_committee_issue_and_topic(gw: Gateway) -> None:
+    from gateway.db.models import WorkOrder
+    from gateway.pipeline.neardup import HASHER
+
+    pk = _receive(gw, "R-SIG", n=3)
+    _run(gw, pk, NORMALIZE)
+    with gw.uow.read_session() as session:
+        rows = session.execute(select(WorkOrder.content_masked, WorkOrder.minhash, WorkOrder.committee_id, WorkOrder.issue_pk)).all()
+    assert len(rows) == 3 and all(minhash == HASHER.pack([text])[0] for text, minhash, _, _ in rows)
+    assert {(committee, issue) for _, _, committee, issue in rows} == {(None, None)}  # routing's to set, not normalization's
+    _run(gw, pk, ROUTE)
+    with gw.uow.read_session() as session:
+        routed = session.execute(select(WorkOrder.committee_id, WorkOrder.issue_pk, WorkOrder.topic_pk)).all()
+    # Three texts that differ in one character are one issue and one topic, all sent to one committee.
+    assert len({r.issue_pk for r in routed}) == 1 and len({r.topic_pk for r in routed}) == 1 and len({r.committee_id for r in routed}) == 1
+    assert None not in {v for r in routed for v in r}

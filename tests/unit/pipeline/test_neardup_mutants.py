@@ -229,3 +229,38 @@ def test_band_keys_and_issues_are_looked_up_2000_at_a_time_each_once(session: Se
     assert sorted(k for p in asked["issue_bands"] for k in p) == sorted(keys)  # type: ignore[type-var]
     assert [len(p) for p in asked["issues"]] == [2000, 16]
     assert sorted(pk for p in asked["issues"] for pk in p) == list(range(1, 2017))  # type: ignore[type-var]
+
+
+# ---- signatures stored with the work order (normalization packs, routing unpacks) ------------------
+
+
+def test_a_packed_signature_unpacks_to_the_signature_and_band_keys_pinned_above() -> None:
+    packed = HASHER.pack([DARK, "。。", ""])
+    assert [len(p) for p in packed] == [64 * 8 + 16 * 8, 0, 0]
+    signature, keys = HASHER.unpack(packed[0])  # type: ignore[misc]
+    assert signature[:4].tolist() == DARK_FIRST_VALUES and keys == DARK_BAND_KEYS
+    assert HASHER.unpack(b"") is None
+
+
+def test_a_packed_value_of_another_hasher_is_refused() -> None:
+    with pytest.raises(ValueError) as caught:
+        HASHER.unpack(MinHasher(num_perm=32, bands=8).pack([DARK])[0])
+    assert "320 bytes" in str(caught.value) and "640" in str(caught.value)
+
+
+def test_routing_uses_the_signature_normalization_stored_not_the_text(session: Session) -> None:
+    # The second order's text is LAMP, but the signature stored with it is FLOOD's: it joins FLOOD's issue.
+    flood, lamp = _orders(session, (FLOOD, DAY0), (LAMP, DAY0))
+    lamp.minhash = HASHER.pack([FLOOD])[0]
+    assert assign_issues(session, [flood, lamp], HASHER) == {flood.id: 1, lamp.id: 1}
+    # A stored b"" (a text without letters) founds no issue, whatever the text.
+    (blank,) = _orders(session, (LAMP, DAY0))
+    blank.minhash = b""
+    assert assign_issues(session, [blank], HASHER) == {}
+
+
+def test_with_write_orders_false_the_work_orders_are_left_to_the_caller(session: Session) -> None:
+    orders = _orders(session, (FLOOD, DAY0), (LAMP, DAY0))
+    assert assign_issues(session, orders, HASHER, write_orders=False) == {orders[0].id: 1, orders[1].id: 2}
+    assert [pk for (pk,) in session.execute(select(WorkOrder.issue_pk).order_by(WorkOrder.id))] == [None, None]
+    assert session.query(Issue).count() == 2

@@ -1,0 +1,23 @@
+"""a work order's MinHash signature and band keys, computed where it is normalized (issue 18)
+
+Revision ID: 0011
+Revises: 0010
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('minhash', sa.LargeBinary(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.drop_column('minhash')
