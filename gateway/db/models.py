@@ -117,6 +117,7 @@ class ReportWorkOrder(Base):
     __table_args__ = (
         UniqueConstraint("report_pk", "work_order_pk", name="uq_report_work_order"),
         Index("ix_rwo_work_order", "work_order_pk"),
+        Index("ix_rwo_report_record", "report_pk", "record_index"),  # routing reads a report's work orders in record order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

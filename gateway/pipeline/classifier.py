@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 MODEL_PATH = Path(__file__).resolve().parents[1] / "defaults" / "category_model.json"
 _KEEP = re.compile(r"[\u4e00-\u9fff]+")
 STOP_CHARS = set("的了在是我有和就不人都一个上也很到说要去你会着没看好自己这那")
@@ -49,6 +51,14 @@ class CategoryClassifier:
             self.log_lik[c] = {f: math.log((n + alpha) / total) for f, n in counts[c].items()}
             self.log_unseen[c] = math.log(alpha / total)
         self.vocabulary = vocabulary
+        # The same log-likelihoods as one matrix (a row per feature, a column per class): a text's scores are one
+        # product of its counts with its features' rows, not a Python sum per class (4 ms a board message before).
+        self._index = {f: i for i, f in enumerate(sorted(vocabulary))}
+        self._matrix = np.tile(np.array([self.log_unseen[c] for c in self.classes], dtype=np.float64), (len(self._index), 1))
+        for j, c in enumerate(self.classes):
+            for f, value in self.log_lik[c].items():
+                self._matrix[self._index[f], j] = value
+        self._prior = np.array([self.log_prior[c] for c in self.classes], dtype=np.float64)
 
     @classmethod
     def train(cls, documents: list[tuple[str, str]], alpha: float = 0.5) -> "CategoryClassifier":
@@ -65,12 +75,14 @@ class CategoryClassifier:
         return cls(data["counts"], data["docs"], data.get("alpha", 0.5))
 
     def predict(self, text: str) -> Prediction:
-        grams = features(text)
-        scores = {}
-        for c in self.classes:
-            lik, unseen = self.log_lik[c], self.log_unseen[c]
-            scores[c] = self.log_prior[c] + sum(n * lik.get(f, unseen) for f, n in grams.items() if f in self.vocabulary)
-        best = max(scores, key=scores.__getitem__)
-        top = scores[best]
-        norm = sum(math.exp(s - top) for s in scores.values())
-        return Prediction(best, 1.0 / norm)
+        """The likeliest class and its posterior probability (features outside the vocabulary count for none)."""
+        rows, counts = [], []
+        for f, n in features(text).items():
+            i = self._index.get(f)
+            if i is not None:
+                rows.append(i)
+                counts.append(n)
+        scores = self._prior + np.asarray(counts, dtype=np.float64) @ self._matrix[rows] if rows else self._prior.copy()
+        best = int(np.argmax(scores))  # the first of equal scores, in the classes' sorted order, as max() over them took
+        norm = float(np.exp(scores - scores[best]).sum())
+        return Prediction(self.classes[best], 1.0 / norm)

@@ -257,16 +257,17 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
             )
             known.update({t: (pk, at, key) for t, pk, at, key in rows})
         # Which known ones appeared before, here (an earlier chunk of this report) or in other reports.
-        here: dict[int, tuple[int, int]] = {}  # work order -> (appearance id, index of the text it holds)
+        here: dict[int, tuple[int, int, int]] = {}  # work order -> (appearance id, index of the text it holds, its first index)
         elsewhere: set[int] = set()
         known_ids = [pk for pk, _, _ in known.values()]
         for i in range(0, len(known_ids), _CHUNK):
-            for appearance, work_order_pk, other_report, content_index in connection.execute(
-                select(appearances_table.c.id, appearances_table.c.work_order_pk, appearances_table.c.report_pk, appearances_table.c.content_index)
+            for appearance, work_order_pk, other_report, content_index, record_index in connection.execute(
+                select(appearances_table.c.id, appearances_table.c.work_order_pk, appearances_table.c.report_pk, appearances_table.c.content_index,
+                       appearances_table.c.record_index)
                 .where(appearances_table.c.work_order_pk.in_(known_ids[i:i + _CHUNK]))
             ):
                 if other_report == report.id:
-                    here[work_order_pk] = (appearance, content_index)
+                    here[work_order_pk] = (appearance, content_index, record_index)
                 else:
                     elsewhere.add(work_order_pk)
         # A ticket an earlier-indexed record of this report already wrote: only a later record's text replaces it
@@ -288,9 +289,13 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         if updates:
             connection.execute(update(table).where(table.c.id == bindparam("_id")), updates)
         ids_by_ticket.update({t: pk for t, (pk, _, _) in known.items()})
-        moved = [{"_id": here[pk][0], "_index": last_index[t]} for t, (pk, _, _) in known.items() if pk in here and t not in stale]
+        # Its appearance holds the index of the text kept (the last) and of the ticket's first record, whichever chunk came first:
+        # routing takes work orders in the order of their first records, so the outcome does not depend on that.
+        moved = [{"_id": here[pk][0], "_index": max(here[pk][1], last_index[t]), "_first": min(here[pk][2], first_index[t])}
+                 for t, (pk, _, _) in known.items() if pk in here and (t not in stale or first_index[t] < here[pk][2])]
         if moved:
-            connection.execute(update(appearances_table).where(appearances_table.c.id == bindparam("_id")).values(content_index=bindparam("_index")), moved)
+            connection.execute(update(appearances_table).where(appearances_table.c.id == bindparam("_id"))
+                               .values(content_index=bindparam("_index"), record_index=bindparam("_first")), moved)
         appearances = []
         for t in tickets:
             pk = ids_by_ticket[t]

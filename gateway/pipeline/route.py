@@ -182,19 +182,21 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
     connection = uow.session.connection()
     orders: list[RoutedOrder] = []
-    last = 0
+    last = -1
     while True:  # a slice at a time, so that a report of any size streams through
         rows = connection.execute(
             select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
                    wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type,
-                   wo.minhash, rwo.id.label("appearance"))
+                   wo.minhash, rwo.record_index)
             .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
-            .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.id > last)
-            .order_by(rwo.id).limit(ROUTE_SLICE)
+            .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.record_index > last)
+            .order_by(rwo.record_index).limit(ROUTE_SLICE)
         ).all()
         if not rows:
             break
-        last = rows[-1].appearance
+        # In the order of the report's records, not of the rows' ids: which chunk a worker normalized first does not
+        # change which work order founds an issue or a topic.
+        last = rows[-1].record_index
         # Every work order that is not excluded gets its committee, whether or not it ends up in a clue.
         committees = []
         for row in rows:

@@ -194,3 +194,52 @@ def test_normalization_stores_each_texts_signature_and_routing_writes_committee_
     # Three texts that differ in one character are one issue and one topic, all sent to one committee.
     assert len({r.issue_pk for r in routed}) == 1 and len({r.topic_pk for r in routed}) == 1 and len({r.committee_id for r in routed}) == 1
     assert None not in {v for r in routed for v in r}
+
+
+def _partition(gw: Gateway) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], list[tuple[str, int, tuple[str, ...]]], dict[str, int]]:
+    """Who shares an issue and a topic with whom (by ticket, not by id), the clues, and each ticket's first record."""
+    from gateway.db.models import Clue, ReportWorkOrder, WorkOrder
+
+    with gw.uow.read_session() as session:
+        rows = session.execute(select(WorkOrder.ticket_no, WorkOrder.issue_pk, WorkOrder.topic_pk)).all()
+        clues = sorted((c.title, c.work_order_count, tuple(sorted(c.ticket_nos))) for c in session.scalars(select(Clue)))
+        first = dict(session.execute(select(WorkOrder.ticket_no, ReportWorkOrder.record_index).join(ReportWorkOrder.__table__,
+                                                                                                   ReportWorkOrder.work_order_pk == WorkOrder.id)).all())
+    def groups(column: int) -> dict[str, tuple[str, ...]]:
+        members: dict[Any, list[str]] = {}
+        for row in rows:
+            members.setdefault(row[column], []).append(row[0])
+        return {row[0]: tuple(sorted(members[row[column]])) for row in rows}
+    return groups(1), groups(2), clues, first
+
+
+def test_the_same_report_gives_the_same_issues_topics_and_clues_whichever_chunk_is_normalized_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.intake.receive
+
+    monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 3)
+    texts = ["云景里小区门口道路积水严重，一下雨就没过脚踝，希望彻底解决排水问题。", "永顺南里小区供暖温度不达标，家里只有十五度左右。"]
+    records = [record(f"T-{i:02d}", content=("再次反映：" * (i % 3)) + texts[i % 2]) for i in range(10)]
+    records.append(record("T-01", content="再次反映：" + texts[1]))  # a ticket of chunk 0 again, in the last chunk
+    outcomes = []
+    for name, reverse in (("forward", False), ("backward", True)):
+        gateway = bootstrap(data_dir=tmp_path / name)
+        try:
+            handle_receive_report(ReceiveReport(CLIENT_KEY_ID, weekly("R-ORDER", records), signature="sig-order"), gateway.uow())
+            with gateway.uow.read_session() as session:
+                pk = session.scalar(select(Report.id))
+            steps = _steps(gateway, pk, (NORMALIZE,))
+            assert len(steps) == 4
+            handlers = gateway.stages.handlers()
+            for outbox_id, actor, payload in (reversed(steps) if reverse else steps):
+                handlers[actor](outbox_id=outbox_id, **payload)
+            _run(gateway, pk, ROUTE)
+            outcomes.append(_partition(gateway))
+        finally:
+            gateway.close()
+    forward, backward = outcomes
+    assert forward == backward
+    issues, topics, clues, first = forward
+    assert first["T-01"] == 1 and first["T-09"] == 9  # the ticket's first record, though the last chunk was normalized first
+    assert issues["T-00"] == ("T-00", "T-02", "T-04", "T-06", "T-08") and issues["T-01"] == ("T-01", "T-03", "T-05", "T-07", "T-09")
+    assert clues and all(count >= 1 for _, count, _ in clues)
