@@ -140,13 +140,18 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
             with gateway.uow.session_factory() as session:
                 issues = session.scalar(select(func.count()).select_from(Issue))
                 clues = session.scalar(select(func.count()).select_from(Clue))
+                report = session.scalar(select(Report))
+                # received → normalized: the chunks, spread over the workers; normalized → routed: the one ordered stage
+                stages = {"normalize_s": round((report.normalized_at - report.received_at).total_seconds(), 1),
+                          "route_s": round((report.routed_at - report.normalized_at).total_seconds(), 1)}
         finally:
             for p in procs:
                 p.terminate()
             for p in procs:
                 p.wait(30)
             gateway.close()
-    queue.put({"n": n, "intake": intake, "total": total, "issues": issues, "clues": clues,
+    queue.put({"n": n, "workers": workers, "broker": broker_url.split(":")[0], "intake": round(intake, 1), "total": round(total, 1), **stages,
+               "issues": issues, "clues": clues,
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
@@ -158,17 +163,18 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--database-url", default=None, help="e.g. postgresql://postgres@127.0.0.1:5432/test (default: SQLite in a temp folder); with --broker-url, a fresh database is made beside it for each size")
     parser.add_argument("--broker-url", default=None, help="with --database-url: run normalize and route in worker processes through this broker")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2], help="worker processes (several: one run each, e.g. 1 2 4)")
     args = parser.parse_args()
     if args.broker_url:
         ctx = multiprocessing.get_context("spawn")
         for n in args.sizes:
-            queue = ctx.Queue()
-            process = ctx.Process(target=run_distributed, args=(n, args.database_url, args.broker_url, args.workers, queue))
-            process.start()
-            result = queue.get()
-            process.join()
-            print(json.dumps({**result, "records_per_s": round(n / result["total"])}, ensure_ascii=False))
+            for workers in args.workers:
+                queue = ctx.Queue()
+                process = ctx.Process(target=run_distributed, args=(n, args.database_url, args.broker_url, workers, queue))
+                process.start()
+                result = queue.get()
+                process.join()
+                print(json.dumps({**result, "records_per_s": round(n / result["total"])}, ensure_ascii=False), flush=True)
         return 0
     console = Console()
     table = Table(title="pipeline: synthetic monthly report, end to end, one process")
