@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from gateway.db.bulk import update_rows
 from gateway.pipeline.clues import group_into_topics, trend
 from gateway.pipeline.orders import RoutedOrder
 from gateway.pipeline.privacy import mask_text
@@ -220,12 +221,9 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     found = discover_topics(uow.session, orders, vocabulary=vocabulary, write_orders=False)
     # What routing decided of each work order, in one statement: its committee, its issue and its topic.
     for start in range(0, len(orders), ROUTE_SLICE):
-        connection.execute(
-            update(WorkOrder.__table__).where(wo.id == bindparam("_id"))
-            .values(committee_id=bindparam("_committee"), issue_pk=bindparam("_issue"), topic_pk=bindparam("_topic")),
-            [{"_id": o.work_order_pk, "_committee": o.committee_id or routing.triage, "_issue": o.issue_pk, "_topic": topic}
-             for o, topic in zip(orders[start:start + ROUTE_SLICE], found.topic_of[start:start + ROUTE_SLICE])],
-        )
+        update_rows(connection, WorkOrder.__table__, [
+            {"id": o.work_order_pk, "committee_id": o.committee_id or routing.triage, "issue_pk": o.issue_pk, "topic_pk": topic}
+            for o, topic in zip(orders[start:start + ROUTE_SLICE], found.topic_of[start:start + ROUTE_SLICE])])
     drafts = group_into_topics(found.orders, found.topic_of, routing, keywords=found.keywords)
     previous_report, previous_counts = _previous_counts(uow, report, sorted(drafts))
     urgent = report.kind == "urgent"
@@ -242,6 +240,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         chosen.append((draft.score(previous), draft, kind, previous))
     chosen.sort(key=lambda c: (-c[0], -c[1].count, c[1].topic_pk))
     titles = {}
+    clue_of: list[dict[str, int]] = []  # the clue each work order of the report went into
     for seq, (score, draft, kind, previous) in enumerate(chosen, start=1):
         clue_type, reason = kind
         if draft.triage:
@@ -273,12 +272,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         )
         uow.session.add(clue)
         uow.session.flush()
-        connection.execute(
-            update(ReportWorkOrder.__table__)
-            .where(rwo.report_pk == report.id, rwo.work_order_pk == bindparam("_work_order"))
-            .values(clue_pk=bindparam("_clue")),
-            [{"_work_order": pk, "_clue": clue.id} for pk in draft.work_order_pks],
-        )
+        clue_of.extend({"work_order_pk": pk, "clue_pk": clue.id} for pk in draft.work_order_pks)
         by_committee.setdefault(clue.committee_id, []).append((clue, False))
         for other in clue.shared_with:  # the other committees concerned see it too, named as shared
             by_committee.setdefault(other, []).append((clue, True))
@@ -286,6 +280,9 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         summary.clues[(clue.committee_id, kind_label)] = summary.clues.get((clue.committee_id, kind_label), 0) + 1
         if clue.clue_type == "proposal" and routing.proposal_copy and routing.proposal_copy not in (clue.committee_id, *clue.shared_with):
             by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
+
+    for start in range(0, len(clue_of), ROUTE_SLICE):
+        update_rows(connection, ReportWorkOrder.__table__, clue_of[start:start + ROUTE_SLICE], keys=("work_order_pk",), where={"report_pk": report.id})
 
     narrative = urgent and not orders and report.record_count == 0
     if narrative:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from gateway.db.bulk import insert_returning_ids, insert_rows
+from gateway.db.bulk import insert_returning_ids, insert_rows, update_rows
 from gateway.db.engine import make_engine
-from gateway.db.models import Base, Issue, IssueBand, WorkOrder
+from gateway.db.models import Base, Issue, IssueBand, Report, ReportWorkOrder, WorkOrder
 from tests.helpers.services import postgres_database
 
 AT = datetime(2026, 11, 16, 1, 30, tzinfo=timezone.utc)
@@ -63,3 +63,30 @@ def test_rows_without_ids_are_inserted_and_a_duplicate_key_fails_the_whole_inser
     assert "unique" in str(caught.value).lower() or "duplicate" in str(caught.value).lower()
     with engine.connect() as connection:
         assert sorted(connection.execute(select(IssueBand.band))) == [("00ab",), ("01cd",)]  # the failed one left nothing
+
+
+def test_an_update_sets_what_each_row_gives_in_the_rows_its_keys_name_and_nothing_else(engine: Engine) -> None:
+    old = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        a, b, c = insert_returning_ids(connection, WorkOrder.__table__, [_order(t, updated_at=old) for t in ("A", "B", "C")], key="ticket_no")
+        update_rows(connection, WorkOrder.__table__, [{"id": a, "committee_id": "jjw", "topic_pk": None}, {"id": c, "committee_id": "wsw", "topic_pk": None}])
+    with engine.connect() as connection:
+        rows = {r.ticket_no: r for r in connection.execute(select(WorkOrder.__table__))}
+    assert {t: r.committee_id for t, r in rows.items()} == {"A": "jjw", "B": None, "C": "wsw"}
+    stamp = WorkOrder.__table__.c.updated_at.type.process_result_value
+    # updated_at is set as an UPDATE statement sets it (its onupdate), on the rows updated only
+    assert stamp(rows["A"].updated_at, None) > old and stamp(rows["C"].updated_at, None) > old and stamp(rows["B"].updated_at, None) == old
+
+
+def test_an_update_by_a_column_other_than_the_id_meets_the_fixed_conditions_too(engine: Engine) -> None:
+    with engine.begin() as connection:
+        (order,) = insert_returning_ids(connection, WorkOrder.__table__, [_order("A")], key="ticket_no")
+        reports = insert_returning_ids(connection, Report.__table__, [
+            {"client_id": "c", "report_id": r, "receipt_id": f"rc-{r}", "body_sha256": "0" * 64, "kind": "weekly", "received_at": AT, "state": "normalized", "record_count": 1} for r in ("R1", "R2")],
+            key="report_id")
+        insert_rows(connection, ReportWorkOrder.__table__, [
+            {"report_pk": r, "work_order_pk": order, "record_index": 0, "content_index": 0, "seen_before": False} for r in reports])
+        update_rows(connection, ReportWorkOrder.__table__, [{"work_order_pk": order, "clue_pk": None, "content_index": 5}],
+                    keys=("work_order_pk",), where={"report_pk": reports[1]})
+    with engine.connect() as connection:
+        assert dict(connection.execute(select(ReportWorkOrder.report_pk, ReportWorkOrder.content_index)).all()) == {reports[0]: 0, reports[1]: 5}
