@@ -1,6 +1,7 @@
 """Normalization: from a pushed record to a stored, masked work order."""
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -36,13 +37,25 @@ _CJK_PUNCTUATION = re.compile("([\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f\uff5
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
+# The punctuation NFKC must not touch, held in private-use characters while the rest is folded in one call (a
+# private-use character is a starter that NFKC neither changes nor composes with anything): the same result as
+# folding the pieces between the punctuation one by one, at a fraction of the cost.
+_KEPT = "\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f\uff5e\u3001\u3002\u300a\u300b\u3010\u3011\u201c\u201d\u2018\u2019\u2026\u2014"
+_HOLD = {ord(c): 0xF0000 + i for i, c in enumerate(_KEPT)}
+_RELEASE = {v: k for k, v in _HOLD.items()}
+_HELD = re.compile("[\U000F0000-\U000F0013]")
+
+
 def clean(text: str | None) -> str | None:
     """NFKC (but Chinese punctuation), control characters removed, whitespace folded; None for empty."""
     if text is None:
         return None
     text = _UNPRINTABLE.sub("", text)
-    parts = _CJK_PUNCTUATION.split(text)
-    text = "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
+    if _HELD.search(text):  # the text itself holds one of the placeholders: piece by piece
+        parts = _CJK_PUNCTUATION.split(text)
+        text = "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
+    elif not text.isascii():
+        text = unicodedata.normalize("NFKC", text.translate(_HOLD)).translate(_RELEASE)
     return " ".join(text.split()) or None
 
 
@@ -130,6 +143,7 @@ class Normalizer:
         self.min_confidence = min_confidence
         self.screening = screening or Screening()
         self._t2s = threading.local()
+        self._short_text = functools.lru_cache(maxsize=65_536)(self._fold)
 
     def simplified(self, text: str | None) -> str | None:
         if not text:
@@ -142,6 +156,11 @@ class Normalizer:
         return converter.convert(text)
 
     def text(self, value: str | None) -> str | None:
+        if value is not None and len(value) <= 64:
+            return self._short_text(value)  # districts, streets, units, category levels: the same few thousand again and again
+        return self.simplified(clean(value))
+
+    def _fold(self, value: str) -> str | None:
         return self.simplified(clean(value))
 
     def record(self, record: WorkOrderRecord) -> NormalizedWorkOrder:

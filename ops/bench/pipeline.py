@@ -101,7 +101,8 @@ def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> 
         queue.put({"n": n, "timings": timings, "excluded": excluded, "issues": issues, "clues": clues, "peak_rss_mb": peak_mb})
 
 
-def run_distributed(n: int, database_url: str, broker_url: str, workers: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def run_distributed(n: int, database_url: str, broker_url: str, workers: int, queue: multiprocessing.Queue,  # type: ignore[type-arg]
+                    log_dir: str | None = None) -> None:
     """The same report through the real queue: intake here, normalize (by chunk) and route in `workers` worker processes."""
     import subprocess
     import uuid
@@ -123,8 +124,9 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
         settings = {"data_dir": str(Path(tmp) / "gw"), "database_url": database_url, "broker_url": broker_url, "queue_prefix": prefix}
         gateway = bootstrap(**settings)
         env = gateway_env(**settings)
+        logs = [open(Path(log_dir) / f"worker-{workers}-{i}.log", "wb") if log_dir else subprocess.DEVNULL for i in range(workers)]
         procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--threads", "1"], env=env, cwd=tmp,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+                                  stdout=log, stderr=subprocess.STDOUT) for log in logs]
         try:
             time.sleep(3)  # workers up
             started = time.perf_counter()
@@ -163,6 +165,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--database-url", default=None, help="e.g. postgresql://postgres@127.0.0.1:5432/test (default: SQLite in a temp folder); with --broker-url, a fresh database is made beside it for each size")
     parser.add_argument("--broker-url", default=None, help="with --database-url: run normalize and route in worker processes through this broker")
+    parser.add_argument("--worker-logs", default=None, help="with --broker-url: a folder for each worker process's log (default: discarded)")
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="worker processes (several: one run each, e.g. 1 2 4)")
     args = parser.parse_args()
     if args.broker_url:
@@ -170,7 +173,7 @@ def main() -> int:
         for n in args.sizes:
             for workers in args.workers:
                 queue = ctx.Queue()
-                process = ctx.Process(target=run_distributed, args=(n, args.database_url, args.broker_url, workers, queue))
+                process = ctx.Process(target=run_distributed, args=(n, args.database_url, args.broker_url, workers, queue, args.worker_logs))
                 process.start()
                 result = queue.get()
                 process.join()

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts import WorkOrderRecord
 from gateway.pipeline.classifier import CategoryClassifier
@@ -131,3 +133,34 @@ def test_a_discipline_report_of_that_platform_is_excluded() -> None:
 def test_the_ticket_type_onto_fixed_words(written: str, kind: str) -> None:
     n = NORMALIZER.record(record(ticket_type=written))
     assert n.ticket_type == kind and n.inquiry == (kind == "inquiry")
+
+
+def _clean_piece_by_piece(text: str) -> str | None:
+    """clean() as first written: NFKC of each piece between the Chinese punctuation (the reference for the fast path)."""
+    import re
+    import unicodedata
+
+    from gateway.pipeline.normalize import _CJK_PUNCTUATION
+
+    text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", "", text)
+    parts = _CJK_PUNCTUATION.split(text)
+    text = "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
+    return " ".join(text.split()) or None
+
+
+_PIECES = "，。！？：；（）、《》【】“”‘’…—～ＡＢ１２①﹑ｶﾞ가\u1161\u0301\u0327e \t\u3000\x07" + "\U000F0000\U000F0003\U000F0013" + "反映小区路灯"
+
+
+@given(st.text(alphabet=st.sampled_from(_PIECES), max_size=30) | st.text(max_size=30))
+@settings(max_examples=400, deadline=None)
+def test_cleaning_folds_a_text_as_folding_it_piece_by_piece_would(text: str) -> None:
+    from gateway.pipeline.normalize import clean
+
+    assert clean(text) == _clean_piece_by_piece(text)
+
+
+def test_chinese_punctuation_is_kept_and_the_rest_folded() -> None:
+    from gateway.pipeline.normalize import clean
+
+    assert clean("ＡＢＣ１２３，你好。①﹑\u3000 ｶﾞ") == "ABC123，你好。1、 ガ"
+    assert NORMALIZER.text("朝陽區") == NORMALIZER.text("朝陽區") == "朝阳区"  # the short-field cache gives what folding gives
