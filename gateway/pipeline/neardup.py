@@ -182,17 +182,23 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
     window = timedelta(days=max_days)
     perms = hasher.num_perm
     for order, sig in pending:
-        best_key, best_score = None, threshold
+        # Each candidate once (a near duplicate shares most of its 16 bands with its issue), in the order of its last
+        # band: of the best-scoring ones, the one met last wins, as when every band's candidates were scored in turn.
+        met: dict[int, None] = {}
         for band in keys[order.id]:
             for key in band_to.get(band, ()):
-                c = candidates[key]
-                if order.street and c.street and order.street != c.street:
-                    continue
-                if order.received_at - c.last_seen > window or c.first_seen - order.received_at > window:
-                    continue
-                score = np.count_nonzero(sig == c.signature) / perms
-                if score >= best_score:
-                    best_key, best_score = key, score
+                met.pop(key, None)
+                met[key] = None
+        best_key, best_score = None, threshold
+        for key in met:
+            c = candidates[key]
+            if order.street and c.street and order.street != c.street:
+                continue
+            if order.received_at - c.last_seen > window or c.first_seen - order.received_at > window:
+                continue
+            score = np.count_nonzero(sig == c.signature) / perms
+            if score >= best_score:
+                best_key, best_score = key, score
         if best_key is None:
             best_key = -(len(new_issues) + 1)
             new_issues.append((order, sig))
