@@ -1,6 +1,7 @@
 """Running workers: in this process (embedded default) or as `gateway worker`."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,6 +10,10 @@ import dramatiq
 from gateway.queues import URGENT
 
 URGENT_THREADS = 1
+
+
+def _second_worker_middleware(record: logging.LogRecord) -> bool:
+    return not (record.getMessage().startswith("You're adding a middleware of the same type twice") and "_WorkerMiddleware" in record.getMessage())
 
 
 class WorkerRuntime:
@@ -25,6 +30,9 @@ class WorkerRuntime:
         ordinary = {actor.queue_name for actor in actors} - urgent
         self.workers = [dramatiq.Worker(broker, queues=queues, worker_threads=n, worker_timeout=100)
                         for queues, n in ((ordinary, threads), (urgent, URGENT_THREADS)) if queues]
+        # Each Worker adds a middleware that starts consumers for queues declared later, and the broker warns of
+        # the second one ("may have unexpected results"); each Worker only consumes its own queues, so say nothing.
+        broker.logger.addFilter(_second_worker_middleware)
 
     def start(self) -> "WorkerRuntime":
         for worker in self.workers:
