@@ -505,3 +505,37 @@ class FeedbackPush(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person who signs in to the office's pages (/office/): the office, a committee or a workstation (docs/office.md)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16), doc="office, committee or workstation.")
+    committee_id: Mapped[str | None] = mapped_column(String(64), doc="A committee user's committee (an id of the routing configuration).")
+    workstation: Mapped[str | None] = mapped_column(String(200), doc="A workstation user's workstation (a name of the routing configuration).")
+    password_hash: Mapped[str] = mapped_column(String(200), doc="argon2id, with its parameters and salt.")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, doc="Raised at logout and disable: every earlier session of the user stops working.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who did what and when on the office's pages and to their accounts: logins (and failed ones), acknowledgements, notes, users."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_action_at", "action", "at"), Index("ix_audit_target", "target"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    username: Mapped[str | None] = mapped_column(String(64), doc="Who: the user (for a failed login, the name that was tried); cli:<os user> for the command line.")
+    action: Mapped[str] = mapped_column(String(32), doc="login, login_failed, login_throttled, logout, acknowledge, note, user_add, user_disable.")
+    target: Mapped[str | None] = mapped_column(String(100), doc="What: a clue id, a packet id, a username.")
+    address: Mapped[str | None] = mapped_column(String(64), doc="The client's address, for logins.")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
