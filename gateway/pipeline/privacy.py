@@ -288,6 +288,8 @@ def _name_at(text: str, at: int) -> str | None:
         name = text[at:at + surname + 2]
         if name[-1] in _NOT_IN_A_NAME:
             name = name[:-1]
+    if len(name) <= surname:
+        return None  # 本人于 at the end of a text: a surname alone, or nothing left of it
     if name[-1] in _NOT_IN_A_NAME:
         name = name[:-1]  # 王说: a surname and what it did
     if name[0] in _FUNCTION_SURNAMES and _common_word(name[1:3]):
