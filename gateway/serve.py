@@ -137,15 +137,17 @@ async def serve(
     ready: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
     ops_only: bool = False,
+    reuse_port: bool = False,
 ) -> None:
     """Serve until `stop` is set (or forever). With `workers`, consume the queues in this process too.
 
     With `ops_only` (`gateway scheduler`), serve only /metrics, /healthz and /readyz beside the background tasks.
+    With `reuse_port`, several API processes listen on one port and the kernel spreads the connections (SO_REUSEPORT).
     """
     runtime = WorkerRuntime(gateway.broker, gateway.actors.values(), threads=gateway.settings.worker_threads).start() if workers else None
     runner = web.AppRunner(create_ops_app(gateway) if ops_only else create_app(gateway), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
     running: list[asyncio.Task[None]] = []

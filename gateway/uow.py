@@ -8,13 +8,15 @@ commit and send).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db.models import OutboxMessage, utcnow
+from gateway.db.rows import allocate_ids, insert_rows
 from gateway.ports import Emitter, Queued
 
 Dispatch = Emitter
@@ -28,6 +30,27 @@ def emit_many(session: Session, actor: str, items: Iterable[tuple[str, dict[str,
         table = OutboxMessage.__table__
         ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
         session.info.setdefault(_EMITTED, []).extend((pk, actor, row["payload"]) for pk, row in zip(ids, rows))
+
+
+def outbox_rows(connection: Connection, messages: Sequence[tuple[str, str, dict[str, Any]]], *, now: datetime | None = None) -> list[Queued]:
+    """Outbox rows for (actor, dedup_key, payload) messages of any actors in one executemany (ids taken first: gateway.db.rows).
+
+    Returns them as queued messages, to hand to the broker after the commit (record_emitted, or the caller's own dispatch).
+    """
+    if not messages:
+        return []
+    table = OutboxMessage.__table__
+    ids = allocate_ids(connection, table, len(messages))
+    stamp = now or utcnow()
+    insert_rows(connection, table, [{"id": pk, "actor": actor, "dedup_key": key, "payload": payload, "created_at": stamp,
+                                     "dispatched_at": stamp, "dispatch_count": 1} for pk, (actor, key, payload) in zip(ids, messages)])
+    return [(pk, actor, payload) for pk, (actor, _, payload) in zip(ids, messages)]
+
+
+def record_emitted(session: Session, queued: Sequence[Queued]) -> None:
+    """Messages already in the outbox of this session's transaction, sent when it commits (commit_and_dispatch)."""
+    if queued:
+        session.info.setdefault(_EMITTED, []).extend(queued)
 
 
 def emit(session: Session, actor: str, dedup_key: str, **payload: Any) -> None:

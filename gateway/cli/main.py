@@ -35,7 +35,8 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool, *, sweep: bool = True, ops_only: bool = False) -> None:
+async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool, *, sweep: bool = True, ops_only: bool = False,
+                              reuse_port: bool = False) -> None:
     from gateway.serve import serve
 
     stop = asyncio.Event()
@@ -46,7 +47,7 @@ async def _serve_until_signal(gateway: Any, host: str, port: int, workers: bool,
     def ready(bound: int) -> None:
         print(f"gateway listening on http://{host}:{bound}  (Ctrl+C to stop)", flush=True)
 
-    await serve(gateway, host=host, port=port, workers=workers, sweep=sweep, ready=ready, stop=stop, ops_only=ops_only)
+    await serve(gateway, host=host, port=port, workers=workers, sweep=sweep, ready=ready, stop=stop, ops_only=ops_only, reuse_port=reuse_port)
 
 
 def _serve(args: argparse.Namespace, *, workers: bool) -> int:
@@ -68,7 +69,8 @@ def _serve(args: argparse.Namespace, *, workers: bool) -> int:
         print("warning: no client keys configured, so every push is refused with 401; set GATEWAY_CLIENT_KEYS=keyid:secret", file=sys.stderr)
     try:
         asyncio.run(_serve_until_signal(gateway, args.host, args.port, workers=workers,
-                                        sweep=not getattr(args, "no_scheduler", False), ops_only=getattr(args, "ops_only", False)))
+                                        sweep=not getattr(args, "no_scheduler", False), ops_only=getattr(args, "ops_only", False),
+                                        reuse_port=getattr(args, "reuse_port", False)))
     finally:
         gateway.close()
     return 0
@@ -172,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--no-scheduler", action="store_true", help="no sweep and no schedules here (extra API replicas; one `gateway scheduler` does them)")
+    p.add_argument("--reuse-port", action="store_true", help="share --port with other `gateway api` processes on this host (SO_REUSEPORT): "
+                                                             "the kernel spreads the connections, each process group-commits its own")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("scheduler", help="the recovery sweep and every schedule (sync, digest, feedback, reminders), with /metrics only",

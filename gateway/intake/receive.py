@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import and_, insert, or_, select, update
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,10 +17,12 @@ from contracts import Receipt, RejectedRecord, ReportEnvelope, WorkOrderRecord
 from contracts.receipts import ProblemItem
 from contracts.reports import period_problem
 from gateway.db.models import Report, ReportChunk, SeenSignature, utcnow
+from gateway.db.rows import JsonText, allocate_ids, insert_rows, marks, query
 from gateway.errors import Conflict, GatewayError, Unauthorized, ValidationFailed
 from gateway.nonces import REPLAY
 from gateway.queues import NORMALIZE, ROUTE, for_kind
-from gateway.uow import UnitOfWork, emit_many
+from gateway.ports import Queued
+from gateway.uow import UnitOfWork, emit_many, outbox_rows, record_emitted
 
 CHUNK_SIZE = 5000  # records normalized together: bounds memory, and chunks spread over workers
 
@@ -144,88 +146,143 @@ def chunk_row(report_pk: int, seq: int, first_index: int, records: list[dict[str
     return {"report_pk": report_pk, "seq": seq, "first_index": first_index, "record_count": len(records), "records": records}
 
 
+_RECORD_LIST = TypeAdapter(list[WorkOrderRecord])
 
 
-def store_batch(session: Session, cmds: Sequence[ReceiveReport]) -> list[Received | GatewayError]:
+@dataclass(frozen=True)
+class Prepared:
+    """A report to store, with what can be worked out before the transaction: its digest, and whether (and how) it validates.
+
+    A validation error is kept, not raised: a replay or a report received before
+    is answered as such whatever its body, as if validation came after (it does).
+    """
+
+    cmd: ReceiveReport
+    digest: str
+    key: tuple[str, Any]
+    row: dict[str, Any] | None = None  # the reports row (without its id) when valid
+    records: int = 0  # how many validated records
+    chunks: tuple[JsonText, ...] = ()  # their report_chunks.records, CHUNK_SIZE a chunk, as JSON text
+    rejected: list[dict[str, Any]] | None = None
+    invalid: GatewayError | None = None
+
+
+def prepare(cmd: ReceiveReport) -> Prepared:
+    """Everything store_batch needs that does not read the database (a push does it before it waits for the writer)."""
+    digest = body_digest(cmd.data)
+    key = (cmd.client_id, cmd.data.get("report_id") if isinstance(cmd.data, dict) else None)
+    try:
+        envelope, records_ok, rejected_records = validate_report(cmd.data, partial=cmd.partial, row_numbers=cmd.row_numbers)
+    except GatewayError as exc:
+        return Prepared(cmd, digest, key, invalid=exc)
+    rejected = [r.model_dump(mode="json", exclude_none=True) for r in rejected_records]
+    # The records as JSON in one call (what model_dump(mode="json") would give, written by pydantic's serializer).
+    chunks = tuple(JsonText(_RECORD_LIST.dump_json(records_ok[start:start + CHUNK_SIZE]).decode("utf-8"))
+                   for start in range(0, len(records_ok), CHUNK_SIZE))
+    row = report_row(envelope, client_id=cmd.client_id, receipt_id=uuid.uuid4().hex, digest=digest, source=cmd.source,
+                     records=len(records_ok), rejected=rejected)
+    return Prepared(cmd, digest, (cmd.client_id, envelope.report_id), row=row, records=len(records_ok), chunks=chunks, rejected=rejected)
+
+
+def store_batch(session: Session, cmds: Sequence[ReceiveReport | Prepared]) -> list[Received | GatewayError]:
     """Validate and add reports to the session (no commit): one answer per command, in order.
 
     The one implementation of intake, for a single push, a group of concurrent
-    pushes (group commit), a pulled page or a file. Reads what it needs in one
-    query per kind and writes with one multi-row insert per table. A report seen
+    pushes (group commit), a pulled page or a file: `store_rows` on the
+    session's connection, its queue messages sent after the session commits.
+    """
+    results, queued = store_rows(session.connection(), cmds)
+    record_emitted(session, queued)
+    return results
+
+
+def store_rows(connection: Connection, cmds: Sequence[ReceiveReport | Prepared]) -> tuple[list[Received | GatewayError], list[Queued]]:
+    """store_batch on a connection's transaction (no commit): the answers, and the queue messages to send after the commit.
+
+    Reads what it needs in one query per kind and writes with one many-row
+    insert per table, ids given beforehand (gateway.db.rows). A report seen
     before (same client and report_id) is a duplicate when its body is the same
     and a Conflict when not; a signature seen before is a replay. Signatures
     are remembered only for requests that were stored or answered as duplicates.
     """
-    results: list[Received | GatewayError | None] = [None] * len(cmds)
-    digests = [body_digest(cmd.data) for cmd in cmds]
-    keys = [(cmd.client_id, cmd.data.get("report_id") if isinstance(cmd.data, dict) else None) for cmd in cmds]
+    items = [c if isinstance(c, Prepared) else prepare(c) for c in cmds]
+    results: list[Received | GatewayError | None] = [None] * len(items)
+    seen = _seen_signatures(connection, {p.cmd.signature for p in items if p.cmd.signature})
+    known = _known_reports(connection, {p.key for p in items if isinstance(p.key[1], str)})
 
-    signatures = {cmd.signature for cmd in cmds if cmd.signature}
-    seen = set(session.scalars(select(SeenSignature.signature).where(SeenSignature.signature.in_(signatures)))) if signatures else set()
-    wanted = {k for k in keys if isinstance(k[1], str)}
-    known: dict[tuple[str, str], tuple[str, str, int, list[Any]]] = {}
-    if wanted:
-        # Per client, report_id IN (…): SQLite does not use the (client_id, report_id) index for a row-value IN.
-        by_client: dict[str, list[str]] = {}
-        for client_id, report_id in wanted:
-            by_client.setdefault(client_id, []).append(report_id)
-        rows = session.execute(
-            select(Report.client_id, Report.report_id, Report.body_sha256, Report.receipt_id, Report.record_count, Report.rejected)
-            .where(or_(*(and_(Report.client_id == c, Report.report_id.in_(ids)) for c, ids in by_client.items())))
-        ).all()
-        known = {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
-
-    new: list[dict[str, Any]] = []
-    chunks_of: list[list[WorkOrderRecord]] = []
+    new: list[Prepared] = []
     remembered: list[str] = []
-    for i, cmd in enumerate(cmds):
-        key = keys[i]
+    for i, item in enumerate(items):
+        cmd, key = item.cmd, item.key
         if cmd.signature is not None and cmd.signature in seen:
             results[i] = Unauthorized(REPLAY)
             continue
-        try:
-            if isinstance(key[1], str) and key in known:
-                results[i] = _seen_before(key[1], known[key], digests[i], "body")
-            else:
-                envelope, records_ok, rejected_records = validate_report(cmd.data, partial=cmd.partial, row_numbers=cmd.row_numbers)
-                receipt_id = uuid.uuid4().hex
-                rejected_json = [r.model_dump(mode="json", exclude_none=True) for r in rejected_records]
-                new.append(report_row(envelope, client_id=cmd.client_id, receipt_id=receipt_id, digest=digests[i], source=cmd.source,
-                                      records=len(records_ok), rejected=rejected_json))
-                chunks_of.append(records_ok)
-                known[(cmd.client_id, envelope.report_id)] = (digests[i], receipt_id, len(records_ok), rejected_json)
-                results[i] = Received(_receipt(envelope.report_id, receipt_id, len(records_ok), rejected_json, duplicate=False), created=True)
-        except GatewayError as exc:
-            results[i] = exc
+        if isinstance(key[1], str) and key in known:
+            try:
+                results[i] = _seen_before(key[1], known[key], item.digest, "body")
+            except GatewayError as exc:
+                results[i] = exc
+                continue
+        elif item.invalid is not None:
+            results[i] = item.invalid
             continue
+        else:
+            assert item.row is not None
+            rejected = item.rejected or []
+            receipt_id, records = item.row["receipt_id"], item.records
+            new.append(item)
+            known[key] = (item.digest, receipt_id, records, rejected)
+            results[i] = Received(_receipt(key[1], receipt_id, records, rejected, duplicate=False), created=True)
         if cmd.signature is not None:
             seen.add(cmd.signature)
             remembered.append(cmd.signature)
 
-    # Core inserts on the session's connection: the ORM's bulk machinery costs more than the rows.
-    connection = session.connection()
+    now = utcnow()
     if remembered:
-        now = utcnow()
-        connection.execute(insert(SeenSignature.__table__), [{"signature": sig, "seen_at": now} for sig in remembered])
+        insert_rows(connection, SeenSignature.__table__, [{"signature": sig, "seen_at": now} for sig in remembered])
+    queued: list[Queued] = []
     if new:
-        ids = connection.execute(insert(Report.__table__).returning(Report.__table__.c.id, sort_by_parameter_order=True), new).scalars().all()
+        ids = allocate_ids(connection, Report.__table__, len(new))
+        insert_rows(connection, Report.__table__, [{"id": pk, **item.row, "received_at": now} for pk, item in zip(ids, new) if item.row is not None])
         chunks = [
-            chunk_row(pk, seq, start, [r.model_dump(mode="json") for r in records[start:start + CHUNK_SIZE]])
-            for pk, records in zip(ids, chunks_of)
-            for seq, start in enumerate(range(0, len(records), CHUNK_SIZE))
+            {"report_pk": pk, "seq": seq, "first_index": seq * CHUNK_SIZE, "record_count": min(CHUNK_SIZE, item.records - seq * CHUNK_SIZE),
+             "records": text}
+            for pk, item in zip(ids, new)
+            for seq, text in enumerate(item.chunks)
         ]
-        kinds = {pk: str(row["kind"]) for pk, row in zip(ids, new)}
+        kinds = {pk: str(item.row["kind"]) for pk, item in zip(ids, new) if item.row is not None}
+        messages: list[tuple[str, str, dict[str, Any]]] = []
         if chunks:
-            connection.execute(insert(ReportChunk.__table__), chunks)
+            insert_rows(connection, ReportChunk.__table__, chunks)
             for urgent in (True, False):
-                emit_many(session, for_kind(NORMALIZE, "urgent" if urgent else None),
-                          [(f"{c['report_pk']}:{c['seq']}", {"report_pk": c["report_pk"], "seq": c["seq"]})
-                           for c in chunks if (kinds[c["report_pk"]] == "urgent") == urgent])
+                actor = for_kind(NORMALIZE, "urgent" if urgent else None)
+                messages += [(actor, f"{c['report_pk']}:{c['seq']}", {"report_pk": c["report_pk"], "seq": c["seq"]})
+                             for c in chunks if (kinds[c["report_pk"]] == "urgent") == urgent]
         # A narrative-only report (urgent, no records) goes straight to routing.
-        for pk, records in zip(ids, chunks_of):
-            if not records:
-                emit_many(session, for_kind(ROUTE, kinds[pk]), [(str(pk), {"report_pk": pk})])
-    return [r for r in results if r is not None]
+        messages += [(for_kind(ROUTE, kinds[pk]), str(pk), {"report_pk": pk}) for pk, item in zip(ids, new) if not item.records]
+        queued = outbox_rows(connection, messages, now=now)
+    return [r for r in results if r is not None], queued
+
+
+def _seen_signatures(connection: Connection, signatures: set[str]) -> set[str]:
+    if not signatures:
+        return set()
+    wanted = sorted(signatures)
+    return {r[0] for r in query(connection, f"SELECT signature FROM seen_signatures WHERE signature IN ({marks(connection, len(wanted))})", wanted)}
+
+
+def _known_reports(connection: Connection, keys: set[tuple[str, Any]]) -> dict[tuple[str, str], tuple[str, str, int, list[Any]]]:
+    """(client, report_id) → (digest, receipt_id, records, rejected) of the reports among `keys` received before."""
+    if not keys:
+        return {}
+    # Per client, report_id IN (…): SQLite does not use the (client_id, report_id) index for a row-value IN.
+    by_client: dict[str, list[str]] = {}
+    for client_id, report_id in sorted(keys):
+        by_client.setdefault(client_id, []).append(report_id)
+    where = " OR ".join(f"(client_id = {marks(connection, 1)} AND report_id IN ({marks(connection, len(ids))}))" for ids in by_client.values())
+    params = [v for client_id, ids in by_client.items() for v in (client_id, *ids)]
+    rows = query(connection, f"SELECT client_id, report_id, body_sha256, receipt_id, record_count, rejected FROM reports WHERE {where}", params)
+    return {(r[0], r[1]): (r[2], r[3], r[4], json.loads(r[5]) if isinstance(r[5], (str, bytes)) else r[5]) for r in rows}
 
 
 def store_report(session: Session, cmd: ReceiveReport) -> Received:

@@ -8,7 +8,7 @@ handler that reads the body and answers 202 with a small JSON receipt, measured
 in the same run. Prints requests per second, p50/p99 latency and the ratio of
 ours to the baseline.
 
-    .venv/bin/python ops/bench/ingest.py [--requests 4000] [--concurrency 32] [--postgres]
+    .venv/bin/python ops/bench/ingest.py [--requests 4000] [--concurrency 32] [--postgres [--api-processes 2]]
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from rich.console import Console
@@ -54,12 +55,13 @@ def run_bare(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def run_gateway(port: int, database_url: str, data_dir: str) -> None:
+def run_gateway(port: int, database_url: str, data_dir: str, reuse_port: bool = False, ready: Any = None) -> None:
     from gateway.bootstrap import bootstrap
     from gateway.serve import serve
 
     gateway = bootstrap(data_dir=Path(data_dir), database_url=database_url, client_keys=f"{KEY_ID}:{SECRET}")
-    asyncio.run(serve(gateway, host="127.0.0.1", port=port, workers=False, sweep=False))
+    asyncio.run(serve(gateway, host="127.0.0.1", port=port, workers=False, sweep=False, reuse_port=reuse_port,
+                      ready=(lambda _: ready.set()) if ready is not None else None))
 
 
 def bodies(n: int, tag: str) -> list[bytes]:
@@ -116,20 +118,33 @@ def wait_listening(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-def measure(target: str, args: argparse.Namespace, progress: Progress, **server_args: str) -> dict[str, object]:
+def measure(target: str, args: argparse.Namespace, progress: Progress, processes: int = 1, **server_args: str) -> dict[str, object]:
     port = free_port()
-    fn = run_bare if target == "bare" else run_gateway
-    process = multiprocessing.get_context("spawn").Process(target=fn, args=(port, *server_args.values()), daemon=True)
-    process.start()
+    context = multiprocessing.get_context("spawn")
+    started = []
     try:
+        if target == "bare":
+            started.append(context.Process(target=run_bare, args=(port,), daemon=True))
+            started[0].start()
+        else:
+            # Several API processes on one port (SO_REUSEPORT), started one after the other (the first creates the schema).
+            for _ in range(processes):
+                ready = context.Event()
+                started.append(context.Process(target=run_gateway, args=(port, *server_args.values(), processes > 1, ready), daemon=True))
+                started[-1].start()
+                if not ready.wait(60):
+                    raise RuntimeError(f"gateway process on {port} did not start")
         wait_listening(port)
         url = f"http://127.0.0.1:{port}/api/v1/reports"
         asyncio.run(load(url, bodies(min(300, args.requests // 10), f"warm{target}{port}"), args.concurrency, progress, f"{target}: warm-up"))
         rps, latencies, statuses = asyncio.run(load(url, bodies(args.requests, f"{target}{port}"), args.concurrency, progress, f"{target}: timed"))
     finally:
-        process.terminate()
-        process.join(10)
+        for process in started:
+            process.terminate()
+            process.join(10)
     latencies.sort()
+    if processes > 1:
+        target += f" ×{processes}"
     return {"target": target, "rps": rps, "p50": statistics.median(latencies) * 1000,
             "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "statuses": statuses}
 
@@ -139,6 +154,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--postgres", action="store_true", help="also measure on PostgreSQL (127.0.0.1:5432, db test)")
+    parser.add_argument("--api-processes", type=int, default=1, metavar="N",
+                        help="with --postgres, also measure N API processes on one port (SO_REUSEPORT), as `gateway api` replicas")
     args = parser.parse_args()
     console = Console()
     results = []
@@ -150,6 +167,9 @@ def main() -> int:
 
             with scratch_database(prefix="gw_bench_") as url:
                 results.append(measure("gateway-postgres", args, progress, database_url=url, data_dir=tmp))
+            if args.api_processes > 1:
+                with scratch_database(prefix="gw_bench_") as url:
+                    results.append(measure("gateway-postgres", args, progress, processes=args.api_processes, database_url=url, data_dir=tmp))
     baseline = results[0]["rps"]
     table = Table(title=f"intake: {args.requests} single-record urgent reports, {args.concurrency} connections, {os.cpu_count()} cores")
     for col in ("server", "req/s", "ratio to bare", "p50 ms", "p99 ms", "statuses"):
