@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     drop_dir: Path | None = Field(None, description="Folder watched for report files by `gateway run`; unset: no drop folder.")
     drop_poll_s: float = Field(5.0, description="How often the drop folder is looked at.")
     drop_client_id: str = Field("drop-folder", description="Whose reports the dropped files are.")
+    session_key: str | None = Field(None, description="Key of the office pages' encrypted session cookies (a Fernet key: 32 bytes, url-safe base64); "
+                                                  "unset: <data_dir>/session.key, made on first use. Every API process of one deployment needs the same one.")
+    session_hours: float = Field(8.0, gt=0, le=24 * 7, description="How long a login to the office's pages lasts.")
 
     @field_validator("delivery_retry_s")
     @classmethod

@@ -13,6 +13,7 @@ from connectors.http.openapi import build_openapi
 from connectors.http.problems import make_middleware
 from gateway.bootstrap import Gateway
 from gateway.intake.group_commit import IntakeWriter
+from gateway.office.app import create_office_app
 
 GATEWAY = views.GATEWAY
 TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
@@ -69,4 +70,7 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_patch("/api/v1/supervision/{supervision_id}", loop.patch_supervision)
     app.router.add_get("/ack/{token}", ack.show)
     app.router.add_post("/ack/{token}", ack.confirm)
+    # The office's own pages (docs/office.md): a sub-application with its sessions, CSRF check and Chinese error pages.
+    app.router.add_get("/office", lambda _: web.HTTPPermanentRedirect("/office/"))
+    app.add_subapp("/office/", create_office_app(gateway))
     return app

@@ -94,16 +94,28 @@ class AckResult:
 
 def packet_for_token(session: "Session", links: AckLinks, token: str, *, confirm: bool) -> AckResult:
     """Check the token; with `confirm`, record the acknowledgement (the first one counts, later ones change nothing)."""
+    ack = links.verify(token)
+    result = acknowledge_packet(session, ack.packet_id, confirm=confirm, by=None)
+    if result.first_time:
+        session.commit()
+    return result
+
+
+def acknowledge_packet(session: "Session", packet_id: str, *, confirm: bool, by: str | None) -> AckResult:
+    """The acknowledgement (确认收到 / 签收) itself, whether by the email's link (by None) or by a user of the office's pages.
+
+    The first one counts and is written to the audit log; later ones change nothing. The caller commits.
+    """
     from sqlalchemy import select
 
-    from gateway.db.models import Packet
+    from gateway.db.models import AuditEntry, Packet
 
-    ack = links.verify(token)
-    packet = session.scalar(select(Packet).where(Packet.packet_id == ack.packet_id).with_for_update())
+    packet = session.scalar(select(Packet).where(Packet.packet_id == packet_id).with_for_update())
     if packet is None:  # signed by us but gone: treat like a forged link, say nothing more
         raise TokenError("forged", "this link is not one the gateway made")
     first = confirm and packet.acknowledged_at is None
     if first:
         packet.acknowledged_at = utcnow()
-        session.commit()
+        session.add(AuditEntry(at=packet.acknowledged_at, username=by, action="acknowledge", target=packet.packet_id,
+                               detail={"committee_id": packet.committee_id, "via": "link" if by is None else "office"}))
     return AckResult(packet.packet_id, packet.subject, packet.committee_id, packet.acknowledged_at, first)

@@ -1,0 +1,81 @@
+"""The inbox's pages: read the request, call one function of `gateway.office.inbox`, render or redirect."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from gateway.office import auth
+from gateway.office.inbox import STATES, InboxFilter, acknowledge_clue, add_note, clue_detail, inbox
+from gateway.office.web import GATEWAY, in_thread, page
+from gateway.pipeline.routing_rules import CLUE_TYPES
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", inbox_page)
+    app.router.add_get("/login", auth.login_form)
+    app.router.add_post("/login", auth.login)
+    app.router.add_post("/logout", auth.logout)
+    app.router.add_get("/clues/{clue_id}", clue_page)
+    app.router.add_post("/clues/{clue_id}/acknowledge", acknowledge)
+    app.router.add_post("/clues/{clue_id}/notes", note)
+
+
+@auth.login_required
+async def inbox_page(request: web.Request) -> web.StreamResponse:
+    gw, viewer = request.app[GATEWAY], request["viewer"]
+    wanted = InboxFilter.from_query(request.query)
+
+    def read():  # type: ignore[no-untyped-def]
+        with gw.uow.read_session() as s:
+            return inbox(s, viewer, gw.routing, wanted)
+
+    result = await in_thread(read)
+    query = {k: v for k, v in (("report", wanted.report), ("committee", wanted.committee), ("type", wanted.clue_type),
+                               ("state", wanted.state), ("q", wanted.q)) if v}
+    return page(request, "inbox.html.j2", title="线索", inbox=result, wanted=wanted, types=CLUE_TYPES, states=STATES,
+                page_url=lambda n: "/office/?" + urlencode({**query, "page": n}))
+
+
+@auth.login_required
+async def clue_page(request: web.Request) -> web.StreamResponse:
+    gw, viewer = request.app[GATEWAY], request["viewer"]
+    clue_id = request.match_info["clue_id"]
+
+    def read():  # type: ignore[no-untyped-def]
+        with gw.uow.read_session() as s:
+            return clue_detail(s, viewer, gw.routing, clue_id)
+
+    detail = await in_thread(read)
+    return page(request, "clue.html.j2", title=detail.title, clue=detail, done=request.query.get("done", ""))
+
+
+@auth.login_required
+async def acknowledge(request: web.Request) -> web.StreamResponse:
+    gw, viewer = request.app[GATEWAY], request["viewer"]
+    clue_id = request.match_info["clue_id"]
+
+    def work():  # type: ignore[no-untyped-def]
+        with gw.uow.session_factory() as s:
+            return acknowledge_clue(s, viewer, gw.routing, clue_id)
+
+    results = await in_thread(work)
+    for result in results:
+        if result.first_time:
+            gw.metrics.acknowledgements.inc()
+    raise web.HTTPSeeOther(f"/office/clues/{clue_id}?done=ack")
+
+
+@auth.login_required
+async def note(request: web.Request) -> web.StreamResponse:
+    gw, viewer = request.app[GATEWAY], request["viewer"]
+    clue_id = request.match_info["clue_id"]
+    text = str((await request.post()).get("text", ""))
+
+    def work() -> None:
+        with gw.uow.session_factory() as s:
+            add_note(s, viewer, clue_id, text)
+
+    await in_thread(work)
+    raise web.HTTPSeeOther(f"/office/clues/{clue_id}?done=note")
+
