@@ -10,6 +10,7 @@ this module.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -138,6 +139,7 @@ class Gateway:
 
     def close(self) -> None:
         self.broker.close()
+        self.normalizer.close()
         self.engine.dispose()
 
 
@@ -206,7 +208,15 @@ def make_normalizer(config: GatewayConfig, citizen_secret: bytes) -> Normalizer:
         taxonomy=taxonomy, gazetteer=Gazetteer.load(settings.gazetteer_file),
         classifier=CategoryClassifier.load(), citizen_secret=citizen_secret, min_confidence=settings.category_min_confidence,
         screening=Screening([(p.reason, p.pattern) for p in config.screening.patterns]),
+        processes=normalize_processes(settings.normalize_processes, embedded=settings.broker_url is None),
     )
+
+
+def normalize_processes(setting: int | None, *, embedded: bool) -> int:
+    """Helper processes for normalization: as set, or one per core but one (this process works too) when workers run in-process."""
+    if setting is not None:
+        return setting
+    return max(0, (os.cpu_count() or 1) - 1) if embedded else 0
 
 
 def topic_vocabulary(normalizer: Normalizer) -> list[str]:

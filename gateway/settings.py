@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     command_center_signature: Literal["v1", "v2"] = Field("v1", description="How the gateway signs its calls to the command center (pull, feedback): v2 once it accepts v2.")
     metrics_token: str | None = Field(None, description="Bearer token for /metrics and the details of /readyz on the API port; unset: only from this host (127.0.0.1, ::1).")
     worker_threads: int = Field(4, description="Worker threads per worker process (in-process workers too).")
+    normalize_processes: int | None = Field(None, ge=0, description="Helper processes that normalize a big chunk's records beside the worker (masking, "
+                                            "classifying, MinHash: pure CPU work the threads of one process cannot share). Unset: one per core but one "
+                                            "on the embedded default (in-process workers), none when a broker spreads chunks over worker processes.")
     retry_min_backoff_ms: int = Field(5_000, description="First retry delay of a failed pipeline step.")
     retry_max_backoff_ms: int = Field(30 * 60_000, description="Longest retry delay (FixMyStreet-like: then every 30 min).")
     retry_max_retries: int = Field(40, description="Retries of one step before it waits for the recovery sweep.")

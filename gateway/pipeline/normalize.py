@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import functools
+import logging
+import multiprocessing
+import pickle
 import re
 import threading
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +29,7 @@ from gateway.pipeline.taxonomy import Taxonomy
 from gateway.uow import UnitOfWork
 
 _RECORDS = TypeAdapter(list[WorkOrderRecord])
+log = logging.getLogger(__name__)
 
 
 # Chinese punctuation is full-width by nature; NFKC would turn "，" into "," and
@@ -135,15 +141,73 @@ class Normalizer:
     """Everything normalization needs that comes from configuration: taxonomy, gazetteer, classifier."""
 
     def __init__(self, *, taxonomy: Taxonomy, gazetteer: Gazetteer, classifier: CategoryClassifier | None,
-                 citizen_secret: bytes, min_confidence: float = 0.5, screening: Screening | None = None) -> None:
+                 citizen_secret: bytes, min_confidence: float = 0.5, screening: Screening | None = None, processes: int = 0) -> None:
         self.taxonomy = taxonomy
         self.gazetteer = gazetteer
         self.classifier = classifier
         self.citizen_secret = citizen_secret
         self.min_confidence = min_confidence
         self.screening = screening or Screening()
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._local_state()
+
+    def _local_state(self) -> None:
         self._t2s = threading.local()
         self._short_text = functools.lru_cache(maxsize=65_536)(self._fold)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a helper process needs: the configuration, not this process's pool, caches or converters."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_t2s", "_short_text", "_pool", "_pool_lock")} | {"processes": 0}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _pool=None, _pool_lock=threading.Lock())
+        self._local_state()
+
+    def records(self, raw: list[dict[str, Any]]) -> list[tuple[NormalizedWorkOrder, bytes]]:
+        """Validate and normalize a chunk's records, each with the MinHash of its masked text (MinHasher.pack).
+
+        A chunk of POOL_MIN_RECORDS or more is cut into parts: one normalized here, the others in the helper
+        processes at the same time. A helper that died (killed, out of memory) costs that chunk nothing but time:
+        its parts are normalized here and the pool is made again for the next chunk.
+        """
+        if self.processes < 1 or len(raw) < POOL_MIN_RECORDS:
+            return _normalize_part(self, raw)
+        size = -(-len(raw) // (self.processes + 1))
+        parts = [raw[i:i + size] for i in range(0, len(raw), size)]
+        pool = self._helpers()
+        futures = [pool.submit(_normalize_in_helper, part) for part in parts[1:]]
+        results = [_normalize_part(self, parts[0])]
+        for part, future in zip(parts[1:], futures):
+            try:
+                results.append(future.result())
+            except BrokenProcessPool:
+                log.warning("a normalization helper process died; its records are normalized in this process")
+                self._discard_pool(pool)
+                results.append(_normalize_part(self, part))
+        return [item for result in results for item in result]
+
+    def _helpers(self) -> ProcessPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                # spawn, not fork: this process runs threads (workers, the event loop) that a fork would copy mid-step.
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start_helper, initargs=(pickle.dumps(self),))
+            return self._pool
+
+    def _discard_pool(self, pool: ProcessPoolExecutor) -> None:
+        with self._pool_lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the helper processes (the gateway's close calls this)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def simplified(self, text: str | None) -> str | None:
         if not text:
@@ -212,6 +276,25 @@ class Normalizer:
         return n.category
 
 
+POOL_MIN_RECORDS = 1000  # below, handing records to another process costs more than it saves
+_HELPER: Normalizer | None = None  # in a helper process: its own copy of the gateway's normalizer
+
+
+def _start_helper(pickled: bytes) -> None:
+    global _HELPER
+    _HELPER = pickle.loads(pickled)
+
+
+def _normalize_in_helper(raw: list[dict[str, Any]]) -> list[tuple[NormalizedWorkOrder, bytes]]:
+    assert _HELPER is not None, "a helper process without its normalizer"
+    return _normalize_part(_HELPER, raw)
+
+
+def _normalize_part(normalizer: Normalizer, raw: list[dict[str, Any]]) -> list[tuple[NormalizedWorkOrder, bytes]]:
+    normalized = [normalizer.record(record) for record in _RECORDS.validate_python(raw)]
+    return list(zip(normalized, HASHER.pack([n.content_masked for n in normalized])))
+
+
 _FIELDS = ("received_at", "channel", "category", "category_inferred", "category_confidence", "district", "street",
            "community", "address", "content_masked", "caller_masked", "handling_unit", "flags", "excluded_reason", "likes", "repeat_count",
            "ticket_type", "time_limit_days", "company")
@@ -253,14 +336,14 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
             uow.commit()
             return summary
         issued_at = report.issued_at or report.received_at
-        records = _RECORDS.validate_python(chunk.records or [])
         # The same ticket twice in one report counts once; its last text wins.
         latest: dict[str, NormalizedWorkOrder] = {}
+        minhash: dict[str, bytes] = {}  # the near-duplicate signature of each text (routing, the ordered stage, only reads it)
         first_index: dict[str, int] = {}
         last_index: dict[str, int] = {}
         unmapped = inferred = 0
-        for index, record in enumerate(records, start=chunk.first_index):
-            n = normalizer.record(record)
+        for index, (n, packed) in enumerate(normalizer.records(chunk.records or []), start=chunk.first_index):
+            minhash[n.ticket_no] = packed
             unmapped += bool(n.category_unmapped)
             inferred += n.category_inferred
             latest[n.ticket_no] = n
@@ -293,9 +376,6 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         # (chunks may be normalized in any order by several workers).
         stale = {t for t, (pk, _, _) in known.items() if pk in here and last_index[t] < here[pk][1]}
         new = [t for t in tickets if t not in known]
-        written = [t for t in tickets if t not in stale]
-        # The near-duplicate signature of each text written here (routing, the ordered stage, only reads it).
-        minhash = dict(zip(written, HASHER.pack([latest[t].content_masked for t in written])))
         ids_by_ticket: dict[str, int] = {}
         if new:
             now = utcnow()
