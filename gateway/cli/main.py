@@ -1,4 +1,4 @@
-"""`gateway` command line: run, api, worker, demo, sync, import, packets, digest, db, schema."""
+"""`gateway` command line: run, api, worker, demo, sync, import, packets, digest, users, db, schema."""
 from __future__ import annotations
 
 import argparse
@@ -240,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.cli.loop import add_parsers as loop_parsers
 
     loop_parsers(sub)
+    from gateway.cli.users import add_parsers as user_parsers
+
+    user_parsers(sub)
 
     db = sub.add_parser("db", help="database schema: upgrade, current").add_subparsers(dest="db_command", metavar="ACTION", required=True)
     p = db.add_parser("upgrade", help="create or upgrade the schema (Alembic)")
