@@ -6,6 +6,7 @@ its category prefixes.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,8 +90,12 @@ class Rule(BaseModel):
     def prefixes(self) -> list[tuple[str, ...]]:
         return [tuple(p.strip() for p in re.split(r"[/>]", c) if p.strip()) for c in self.categories]
 
+    @functools.cached_property
+    def _prefixes(self) -> list[tuple[str, ...]]:
+        return self.prefixes()  # read for every work order of every report: split once
+
     def matches(self, category: tuple[str, ...], text: str, street: str | None) -> bool:
-        if self.categories and not any(prefix and category[: len(prefix)] == prefix for prefix in self.prefixes()):
+        if self.categories and not any(prefix and category[: len(prefix)] == prefix for prefix in self._prefixes):
             return False
         if self.keywords and not any(word in text for word in self.keywords):
             return False
