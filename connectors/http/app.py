@@ -71,6 +71,10 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/ack/{token}", ack.show)
     app.router.add_post("/ack/{token}", ack.confirm)
     # The office's own pages (docs/office.md): a sub-application with its sessions, CSRF check and Chinese error pages.
-    app.router.add_get("/office", lambda _: web.HTTPPermanentRedirect("/office/"))
+    app.router.add_get("/office", _to_office)
     app.add_subapp("/office/", create_office_app(gateway))
     return app
+
+
+async def _to_office(_: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect("/office/")

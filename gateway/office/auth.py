@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from gateway.office.accounts import FAILURE_WINDOW, active_user, log_in, log_out, viewer_of, Viewer
-from gateway.office.web import GATEWAY, in_thread, page
+from gateway.office.web import GATEWAY, VIEWER, in_thread, page
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,7 +47,7 @@ def login_required(handler: Handler) -> Handler:
             if request.method == "GET":
                 raise web.HTTPSeeOther(f"/office/login?next={quote(request.path_qs)}")
             return page(request, "login.html.j2", status=401, next="/office/", message="登录已过期，请重新登录。", username="")
-        request["viewer"] = viewer
+        request[VIEWER] = viewer
         return await handler(request)
 
     return wrapped
@@ -85,7 +85,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 @login_required
 async def logout(request: web.Request) -> web.StreamResponse:
     gw = request.app[GATEWAY]
-    viewer: Viewer = request["viewer"]
+    viewer: Viewer = request[VIEWER]
     await in_thread(lambda: _log_out(gw, viewer.user_pk, request.remote))
     session = await get_session(request)
     session.invalidate()

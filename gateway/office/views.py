@@ -7,7 +7,7 @@ from aiohttp import web
 
 from gateway.office import auth
 from gateway.office.inbox import STATES, InboxFilter, acknowledge_clue, add_note, clue_detail, inbox
-from gateway.office.web import GATEWAY, in_thread, page
+from gateway.office.web import GATEWAY, VIEWER, in_thread, page
 from gateway.pipeline.routing_rules import CLUE_TYPES
 
 
@@ -23,7 +23,7 @@ def add_routes(app: web.Application) -> None:
 
 @auth.login_required
 async def inbox_page(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request["viewer"]
+    gw, viewer = request.app[GATEWAY], request[VIEWER]
     wanted = InboxFilter.from_query(request.query)
 
     def read():  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
 
 @auth.login_required
 async def clue_page(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request["viewer"]
+    gw, viewer = request.app[GATEWAY], request[VIEWER]
     clue_id = request.match_info["clue_id"]
 
     def read():  # type: ignore[no-untyped-def]
@@ -52,7 +52,7 @@ async def clue_page(request: web.Request) -> web.StreamResponse:
 
 @auth.login_required
 async def acknowledge(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request["viewer"]
+    gw, viewer = request.app[GATEWAY], request[VIEWER]
     clue_id = request.match_info["clue_id"]
 
     def work():  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
 
 @auth.login_required
 async def note(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request["viewer"]
+    gw, viewer = request.app[GATEWAY], request[VIEWER]
     clue_id = request.match_info["clue_id"]
     text = str((await request.post()).get("text", ""))
 

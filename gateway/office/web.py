@@ -18,12 +18,14 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from gateway.bootstrap import Gateway
 from gateway.delivery.packet_email import template_environment
 from gateway.errors import ConfigError, GatewayError
-from gateway.office.accounts import ROLES
+from gateway.office.accounts import ROLES, Viewer
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 GATEWAY = web.AppKey("office_gateway", Gateway)
+VIEWER = web.RequestKey("office_viewer", Viewer)
+CSRF_TOKEN = web.RequestKey("office_csrf", str)
 COOKIE = "gateway_office"
 CSRF_FIELD = "_csrf"
 # No script at all, nothing from elsewhere, never in a frame: the pages need none of it.
@@ -81,8 +83,8 @@ def session_key(settings: Settings) -> bytes:
 
 def page(request: web.Request, template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> web.Response:
     """A page of the office, rendered with the user, the CSRF token and the page's own values."""
-    viewer = context.setdefault("viewer", request.get("viewer"))
-    context.setdefault("csrf", request.get("csrf", ""))
+    viewer = context.setdefault("viewer", request.get(VIEWER))
+    context.setdefault("csrf", request.get(CSRF_TOKEN, ""))
     context.setdefault("title", "登录")
     context.setdefault("nav", "inbox")
     context.setdefault("roles", ROLES)
@@ -132,7 +134,7 @@ async def csrf(request: web.Request, handler: Callable[[web.Request], Awaitable[
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
         session["csrf"] = token
-    request["csrf"] = token
+    request[CSRF_TOKEN] = token
     if request.method not in ("GET", "HEAD"):
         form = await request.post()
         given = form.get(CSRF_FIELD)
