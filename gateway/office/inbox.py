@@ -26,6 +26,8 @@ STATES = {"new": "未签收", "acknowledged": "已签收", "consulted": "已协�
 PAGE_SIZE = 20
 WORK_ORDERS_SHOWN = 200
 NOTE_MAX = 2000
+# The usual English status words of a push, as the office says them; a platform's own (已办结, 办理中) are shown as they are.
+_STATUS = {"closed": "已办结", "open": "办理中", "processing": "办理中", "pending": "待办理", "returned": "已退回", "resolved": "已解决"}
 _TICKET = re.compile(r"[A-Za-z0-9-]{6,64}")
 
 
@@ -313,7 +315,8 @@ def clue_detail(session: Session, viewer: Viewer, routing: RoutingConfig, clue_i
                            .where(ReportWorkOrder.clue_pk == clue.id).order_by(WorkOrder.received_at, WorkOrder.id).limit(WORK_ORDERS_SHOWN)).scalars()
     for order in rows:
         place = "".join(p for p in (order.street, order.community) if p)
-        lines.append(WorkOrderLine(order.ticket_no, _when(order.received_at), place, "·".join(order.category or []), order.status or "",
+        lines.append(WorkOrderLine(order.ticket_no, _when(order.received_at), place, "·".join(order.category or []),
+                                   _STATUS.get(order.status or "", order.status or ""),
                                    order.content_masked))
 
     notes = [NoteLine(_when(e.at), e.username or "", str(e.detail.get("text", ""))) for e in session.scalars(
