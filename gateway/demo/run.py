@@ -166,6 +166,33 @@ async def _pull(gateway: Any, console: Console, simulator_url: str) -> Any:
     return summary
 
 
+DEMO_USERS = [  # one of each role (docs/office.md)
+    ("bangongshi", "office", None, None, "区政协办公室 王主任"),
+    ("chengjian", "committee", "urban", None, "城建环保委 李主任"),
+    ("liyuan", "workstation", None, "梨园镇委员工作站", "梨园镇委员工作站 刘站长"),
+]
+
+
+def _office_users(gateway: Any, console: Console, url: str, run_dir: Path) -> None:
+    """A user of each role, with a fresh password, and where they log in."""
+    from gateway.office.accounts import add_user
+
+    table = Table(title="区政协线索工作台 · the office's pages")
+    for column in ("user", "password", "role", "sees"):
+        table.add_column(column)
+    with gateway.uow.session_factory() as session:
+        for username, role, committee, workstation, name in DEMO_USERS:
+            password = secrets.token_urlsafe(9)
+            add_user(session, gateway.routing, username=username, password=password, role=role, committee_id=committee,
+                     workstation=workstation, display_name=name, by="demo")
+            sees = {"office": "every clue", "committee": f"the clues of {committee}", "workstation": "what is forwarded to it (nothing yet)"}[role]
+            table.add_row(username, password, role + (f" ({committee or workstation})" if committee or workstation else ""), sees)
+        session.commit()
+    console.print(table)
+    console.print(f"office pages: {url}/office/ while the demo runs; afterwards `GATEWAY_DATA_DIR={run_dir} gateway run` "
+                  "and http://127.0.0.1:8080/office/ with the same users")
+
+
 def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
     console = terminal()
     run_dir = base_dir / datetime.now().strftime("run-%Y%m%d-%H%M%S")
@@ -210,6 +237,7 @@ def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
         console.print(f"office digest (每日汇总) of {today} to {', '.join(office_recipients(gateway.routing))}: "
                       f"{gateway_outbox(run_dir)}digest-{today.isoformat()}.eml  ·  `gateway packets show P000001-urban` shows a packet and its send log "
                       f"(with GATEWAY_DATA_DIR={run_dir})")
+        _office_users(gateway, console, server.url, run_dir)
     finally:
         server.stop()
         simulator.stop()
