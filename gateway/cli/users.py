@@ -75,7 +75,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             users = list_users(session)
         table = Table(title="office users (/office/)")
         for column in ("username", "name", "role", "committee", "workstation", "state", "last login"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column in ("username", "role", "state"))
         for u in users:
             table.add_row(u.username, u.display_name, u.role, u.committee_id or "", u.workstation or "", "active" if u.active else "disabled",
                           u.last_login_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if u.last_login_at else "")
