@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from gateway.db.bulk import insert_returning_ids, insert_rows
+from gateway.db.rows import insert_returning_ids, insert_rows
 from gateway.db.models import Issue, IssueBand, WorkOrder
 
 PRIME = (1 << 61) - 1
@@ -215,7 +215,7 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
         ids = insert_returning_ids(connection, Issue.__table__, [
             {"issue_id": f"new-{o.id}", "category": list(o.category or [])[:2], "street": o.street, "community": o.community,
              "signature": [int(v) for v in sig], "work_order_count": 0, "first_seen_at": o.received_at, "last_seen_at": o.received_at}
-            for o, sig in new_issues], key="issue_id")
+            for o, sig in new_issues])
         for position, pk in enumerate(ids):
             real[-(position + 1)] = pk
         connection.execute(

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import bindparam, select, update
 
 from contracts import WorkOrderRecord
-from gateway.db.bulk import insert_returning_ids, insert_rows
+from gateway.db.rows import insert_returning_ids, insert_rows
 from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
 from gateway.queues import ROUTE, for_kind
 from gateway.pipeline.classifier import CategoryClassifier
@@ -381,7 +381,7 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
             now = utcnow()
             ids = insert_returning_ids(connection, table, [
                 {**_row(latest[t], issued_at, keep_status=False, caller_key=None, minhash=minhash[t]), "ticket_no": t, "first_seen_at": now}
-                for t in new], key="ticket_no")
+                for t in new])
             ids_by_ticket = dict(zip(new, ids))
         updates = [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key, minhash=minhash[t]), "_id": pk}
                    for t, (pk, at, key) in known.items() if t not in stale]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from gateway.db.bulk import update_rows
+from gateway.db.rows import update_rows
 from gateway.pipeline.clues import group_into_topics, trend
 from gateway.pipeline.orders import RoutedOrder
 from gateway.pipeline.privacy import mask_text

@@ -1,4 +1,4 @@
-"""Bulk inserts: COPY on PostgreSQL, a multi-row INSERT on SQLite; the same rows come back either way."""
+"""Many rows at once (gateway/db/rows.py): COPY on PostgreSQL, an executemany on SQLite; the same rows come back either way."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from gateway.db.bulk import insert_returning_ids, insert_rows, update_rows
+from gateway.db.rows import insert_returning_ids, insert_rows, update_rows
 from gateway.db.engine import make_engine
 from gateway.db.models import Base, Issue, IssueBand, Report, ReportWorkOrder, WorkOrder
 from tests.helpers.services import postgres_database
@@ -36,9 +36,8 @@ def _order(ticket: str, **extra: object) -> dict[str, object]:
 
 def test_ids_come_back_in_the_order_of_the_rows_and_the_values_as_given(engine: Engine) -> None:
     with engine.begin() as connection:
-        first = insert_returning_ids(connection, WorkOrder.__table__, [_order("T-1")], key="ticket_no")
-        ids = insert_returning_ids(connection, WorkOrder.__table__, [_order("T-3", street="梨园镇"), _order("T-2", street=None, category_inferred=True)],
-                                   key="ticket_no")
+        first = insert_returning_ids(connection, WorkOrder.__table__, [_order("T-1")])
+        ids = insert_returning_ids(connection, WorkOrder.__table__, [_order("T-3", street="梨园镇"), _order("T-2", street=None, category_inferred=True)])
     assert ids == [first[0] + 1, first[0] + 2]
     with engine.connect() as connection:
         rows = {r.ticket_no: r for r in connection.execute(select(WorkOrder.__table__))}
@@ -56,7 +55,7 @@ def test_rows_without_ids_are_inserted_and_a_duplicate_key_fails_the_whole_inser
         insert_rows(connection, IssueBand.__table__, [])  # nothing to do
     with engine.begin() as connection:
         (issue,) = insert_returning_ids(connection, Issue.__table__, [
-            {"issue_id": "I1", "category": [], "signature": [1, 2], "first_seen_at": AT, "last_seen_at": AT}], key="issue_id")
+            {"issue_id": "I1", "category": [], "signature": [1, 2], "first_seen_at": AT, "last_seen_at": AT}])
         insert_rows(connection, IssueBand.__table__, [{"band": "00ab", "issue_pk": issue}, {"band": "01cd", "issue_pk": issue}])
     with pytest.raises(Exception) as caught, engine.begin() as connection:
         insert_rows(connection, IssueBand.__table__, [{"band": "02ef", "issue_pk": issue}, {"band": "00ab", "issue_pk": issue}])
@@ -68,7 +67,7 @@ def test_rows_without_ids_are_inserted_and_a_duplicate_key_fails_the_whole_inser
 def test_an_update_sets_what_each_row_gives_in_the_rows_its_keys_name_and_nothing_else(engine: Engine) -> None:
     old = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with engine.begin() as connection:
-        a, b, c = insert_returning_ids(connection, WorkOrder.__table__, [_order(t, updated_at=old) for t in ("A", "B", "C")], key="ticket_no")
+        a, b, c = insert_returning_ids(connection, WorkOrder.__table__, [_order(t, updated_at=old) for t in ("A", "B", "C")])
         update_rows(connection, WorkOrder.__table__, [{"id": a, "committee_id": "jjw", "topic_pk": None}, {"id": c, "committee_id": "wsw", "topic_pk": None}])
     with engine.connect() as connection:
         rows = {r.ticket_no: r for r in connection.execute(select(WorkOrder.__table__))}
@@ -80,10 +79,9 @@ def test_an_update_sets_what_each_row_gives_in_the_rows_its_keys_name_and_nothin
 
 def test_an_update_by_a_column_other_than_the_id_meets_the_fixed_conditions_too(engine: Engine) -> None:
     with engine.begin() as connection:
-        (order,) = insert_returning_ids(connection, WorkOrder.__table__, [_order("A")], key="ticket_no")
+        (order,) = insert_returning_ids(connection, WorkOrder.__table__, [_order("A")])
         reports = insert_returning_ids(connection, Report.__table__, [
-            {"client_id": "c", "report_id": r, "receipt_id": f"rc-{r}", "body_sha256": "0" * 64, "kind": "weekly", "received_at": AT, "state": "normalized", "record_count": 1} for r in ("R1", "R2")],
-            key="report_id")
+            {"client_id": "c", "report_id": r, "receipt_id": f"rc-{r}", "body_sha256": "0" * 64, "kind": "weekly", "received_at": AT, "state": "normalized", "record_count": 1} for r in ("R1", "R2")])
         insert_rows(connection, ReportWorkOrder.__table__, [
             {"report_pk": r, "work_order_pk": order, "record_index": 0, "content_index": 0, "seen_before": False} for r in reports])
         update_rows(connection, ReportWorkOrder.__table__, [{"work_order_pk": order, "clue_pk": None, "content_index": 5}],
