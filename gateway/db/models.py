@@ -539,3 +539,18 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(100), doc="What: a clue id, a packet id, a username.")
     address: Mapped[str | None] = mapped_column(String(64), doc="The client's address, for logins.")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ClueForward(Base):
+    """转交: a clue forwarded by the office or a committee to one of the committee's workstations, with a note (docs/office.md)."""
+
+    __tablename__ = "clue_forwards"
+    __table_args__ = (UniqueConstraint("clue_pk", "workstation", name="uq_clue_forward"), Index("ix_clue_forward_workstation", "workstation"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clue_pk: Mapped[int] = mapped_column(ForeignKey("clues.id"), index=True)
+    workstation: Mapped[str] = mapped_column(String(200), doc="A workstation name of the routing configuration.")
+    committee_id: Mapped[str] = mapped_column(String(64), doc="The committee whose workstation it is.")
+    note: Mapped[str] = mapped_column(Text, default="", doc="Masked (mask_text) before it is stored.")
+    username: Mapped[str] = mapped_column(String(64), doc="Who forwarded it.")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
