@@ -14,6 +14,7 @@ from connectors.http.problems import make_middleware
 from gateway.bootstrap import Gateway
 from gateway.intake.group_commit import IntakeWriter
 from gateway.office.app import create_office_app
+from gateway.office.public import create_public_app
 
 GATEWAY = views.GATEWAY
 TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
@@ -73,6 +74,8 @@ def create_app(gateway: Gateway) -> web.Application:
     # The office's own pages (docs/office.md): a sub-application with its sessions, CSRF check and Chinese error pages.
     app.router.add_get("/office", _to_office)
     app.add_subapp("/office/", create_office_app(gateway))
+    # What the office publishes, without login (协商成果公示, masked).
+    app.add_subapp("/public/", create_public_app(gateway))
     return app
 
 

@@ -554,3 +554,37 @@ class ClueForward(Base):
     note: Mapped[str] = mapped_column(Text, default="", doc="Masked (mask_text) before it is stored.")
     username: Mapped[str] = mapped_column(String(64), doc="Who forwarded it.")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuarterTopic(Base):
+    """季度议题 (seed 003): a clue the office marked as one of a quarter's 5 preliminary topics (初步议题), and maybe one of its 2 final ones."""
+
+    __tablename__ = "quarter_topics"
+    __table_args__ = (UniqueConstraint("quarter", "clue_pk", name="uq_quarter_topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(7), index=True, doc="2026-Q4.")
+    clue_pk: Mapped[int] = mapped_column(ForeignKey("clues.id"))
+    topic_pk: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), doc="The clue's topic, whose activities and volume the page follows.")
+    note: Mapped[str] = mapped_column(Text, default="", doc="Why it was chosen (masked); required for a final topic.")
+    marked_by: Mapped[str] = mapped_column(String(64))
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    final_by: Mapped[str | None] = mapped_column(String(64))
+    final_at: Mapped[datetime | None]
+
+
+class ResultEvaluation(Base):
+    """评 (seed 004): the office's evaluation of what the consultation on a clue achieved, and whether /public/results shows it."""
+
+    __tablename__ = "result_evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clue_pk: Mapped[int] = mapped_column(ForeignKey("clues.id"), unique=True)
+    rating: Mapped[str] = mapped_column(String(16), doc="effective (成效明显), partial (初见成效) or none (尚未见效).")
+    text: Mapped[str] = mapped_column(Text, doc="The evaluation, masked (mask_text) before it is stored.")
+    evaluated_by: Mapped[str] = mapped_column(String(64))
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None]

@@ -13,7 +13,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from gateway.bootstrap import Gateway
-from gateway.office import views
+from gateway.office import followup_views, views
 from gateway.office.web import COOKIE, GATEWAY, csrf, csrf_refused, errors, session_key
 
 
@@ -25,4 +25,5 @@ def create_office_app(gateway: Gateway) -> web.Application:
     app = web.Application(middlewares=[errors, session_middleware(storage), csrf_refused, csrf])
     app[GATEWAY] = gateway
     views.add_routes(app)
+    followup_views.add_routes(app)
     return app

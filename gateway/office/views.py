@@ -7,6 +7,7 @@ from aiohttp import web
 
 from gateway.office import auth
 from gateway.office.inbox import STATES, InboxFilter, acknowledge_clue, add_note, clue_detail, inbox
+from gateway.office.results import result_for
 from gateway.office.web import GATEWAY, VIEWER, in_thread, page
 from gateway.pipeline.routing_rules import CLUE_TYPES
 
@@ -44,10 +45,11 @@ async def clue_page(request: web.Request) -> web.StreamResponse:
 
     def read():  # type: ignore[no-untyped-def]
         with gw.uow.read_session() as s:
-            return clue_detail(s, viewer, gw.routing, clue_id)
+            return clue_detail(s, viewer, gw.routing, clue_id), result_for(s, clue_id)
 
-    detail = await in_thread(read)
-    return page(request, "clue.html.j2", title=detail.title, clue=detail, done=request.query.get("done", ""))
+    detail, result = await in_thread(read)
+    return page(request, "clue.html.j2", title=detail.title, clue=detail, done=request.query.get("done", ""),
+                result=result)
 
 
 @auth.login_required
