@@ -54,6 +54,16 @@ def _form(sheet_title: str, widths: tuple[int, ...], heading: str) -> tuple[Work
 
 def table1_template(hall: str = "协商议事厅") -> bytes:
     """A blank 附表1, ready to fill in Excel or WPS: ticks chosen from a list, dates as dates."""
+    return _saved(_table1_sheet(hall, ITEM_ROWS)[0])
+
+
+def _saved(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _table1_sheet(hall: str, item_rows: int) -> tuple[Workbook, Any]:
     wb, ws = _form("附表1", (16, 44, 12, 16, 22, 26), cell_value(f"{hall}协商议事活动开展情况表"))
     ws["A2"], ws["C2"], ws["E2"] = "活动时间（自）", "至", "活动编号（可不填）"
     ws["A3"] = "站（室）或活动组"
@@ -71,7 +81,7 @@ def table1_template(hall: str = "协商议事厅") -> bytes:
     ticks = DataValidation(type="list", formula1=f'"{TICK}"', allow_blank=True, showErrorMessage=True,
                            errorTitle="请勾选", error=f"请在所选结果一栏填“{TICK}”，每个事项只选一种结果")
     ws.add_data_validation(ticks)
-    for i in range(ITEM_ROWS):
+    for i in range(item_rows):
         r = 7 + i
         ws[f"A{r}"] = i + 1
         ws[f"A{r}"].alignment = _CENTER
@@ -80,7 +90,7 @@ def table1_template(hall: str = "协商议事厅") -> bytes:
         ticks.add(f"C{r}:E{r}")
         for col in "CDE":
             ws[f"{col}{r}"].alignment = _CENTER
-    total = 7 + ITEM_ROWS
+    total = 7 + item_rows
     ws[f"A{total}"] = "合计"
     ws[f"A{total}"].alignment = _CENTER
     for col in "CDE":
@@ -99,9 +109,23 @@ def table1_template(hall: str = "协商议事厅") -> bytes:
     ws[f"A{foot + 2}"].alignment = _WRAP
     ws.row_dimensions[foot + 2].height = 45
     ws.print_title_rows = "1:6"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return wb, ws
+
+
+def table1_filled(doc: Consultation, hall: str = "协商议事厅") -> bytes:
+    """A filed Table 1 as the 附表1 form, filled: the blank form's layout with its values (read back by `read_table1`)."""
+    wb, ws = _table1_sheet(hall, max(ITEM_ROWS, len(doc.items)))
+    ws["B2"], ws["D2"], ws["F2"] = doc.period.start, doc.period.end, cell_value(doc.activity_id or "")
+    ws["B3"], ws["B4"], ws["B5"] = cell_value(doc.workstation), cell_value(doc.topic), cell_value("、".join(doc.members))
+    for i, item in enumerate(doc.items):
+        r = 7 + i
+        ws[f"B{r}"] = cell_value(item.text)
+        ws[f"{'CDE'[OUTCOME_COLUMNS.index(item.outcome)]}{r}"] = TICK
+        ws[f"F{r}"] = cell_value("、".join([*item.clue_ids, *item.ticket_nos]))
+    foot = 7 + max(ITEM_ROWS, len(doc.items)) + 1
+    ws[f"B{foot}"], ws[f"D{foot}"] = cell_value(doc.responsible_person or ""), cell_value(doc.committee_director or "")
+    ws[f"F{foot}"] = doc.filled_on
+    return _saved(wb)
 
 
 def _text(value: Any) -> str:

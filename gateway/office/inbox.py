@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
-from gateway.db.models import AuditEntry, Clue, ConsultationItem, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder
+from gateway.db.models import AuditEntry, Clue, ClueForward, ConsultationItem, Packet, PacketClue, Report, ReportWorkOrder, Supervision, Topic, WorkOrder
 from gateway.delivery.acknowledge import AckResult, acknowledge_packet
 from gateway.errors import Forbidden, NotFound, ValidationFailed
 from gateway.office.accounts import Viewer, audit
@@ -22,7 +22,7 @@ from gateway.periods import KIND_NAMES, SHANGHAI, chinese_date
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.routing_rules import CLUE_TYPES, RoutingConfig
 
-STATES = {"new": "未签收", "acknowledged": "已签收", "consulted": "已协商"}
+STATES = {"new": "未签收", "acknowledged": "已签收", "forwarded": "已转交", "in_consultation": "协商中", "consulted": "已协商"}
 PAGE_SIZE = 20
 WORK_ORDERS_SHOWN = 200
 NOTE_MAX = 2000
@@ -108,7 +108,9 @@ def _scope(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.role == "committee":
         received = select(PacketClue.clue_pk).join(Packet, Packet.id == PacketClue.packet_pk).where(Packet.committee_id == viewer.committee_id)
         return or_(Clue.committee_id == viewer.committee_id, Clue.id.in_(received))
-    return false()  # a workstation sees what was forwarded to it, and forwarding comes later (docs/office.md)
+    if viewer.role == "workstation":  # what was forwarded to it (转交, gateway/office/forwarding.py)
+        return Clue.id.in_(select(ClueForward.clue_pk).where(ClueForward.workstation == viewer.workstation))
+    return false()
 
 
 def _acknowledged_at(viewer: Viewer) -> Any:
@@ -118,13 +120,28 @@ def _acknowledged_at(viewer: Viewer) -> Any:
             .where(PacketClue.clue_pk == Clue.id, Packet.committee_id == owner).correlate(Clue).scalar_subquery())
 
 
-def _consulted(session: Session) -> set[str]:
-    """Clues a filed Table 1 names (协商议事活动已开展)."""
-    return {cid for ids in session.scalars(select(ConsultationItem.clue_ids)) for cid in ids or []}
+def _consulted(session: Session) -> dict[str, str]:
+    """Clues a filed Table 1 names: 协商中 while an item naming it is still under supervision (督办, open), else 已协商."""
+    out: dict[str, str] = {}
+    rows = session.execute(select(ConsultationItem.clue_ids, Supervision.state).outerjoin(
+        Supervision, (Supervision.consultation_pk == ConsultationItem.consultation_pk) & (Supervision.item_seq == ConsultationItem.seq)))
+    for ids, supervised in rows:
+        for cid in ids or []:
+            if supervised == "open":
+                out[cid] = "in_consultation"
+            else:
+                out.setdefault(cid, "consulted")
+    return out
 
 
-def _state(acknowledged_at: datetime | None, clue_id: str, consulted: set[str]) -> str:
-    return "consulted" if clue_id in consulted else "acknowledged" if acknowledged_at is not None else "new"
+def _forwarded() -> Any:
+    return select(ClueForward.clue_pk)
+
+
+def _state(acknowledged_at: datetime | None, clue_id: str, consulted: dict[str, str], forwarded: bool = False) -> str:
+    if clue_id in consulted:
+        return consulted[clue_id]
+    return "forwarded" if forwarded else "acknowledged" if acknowledged_at is not None else "new"
 
 
 def _places_text(places: list[dict[str, Any]], key: str = "street") -> str:
@@ -173,11 +190,15 @@ def inbox(session: Session, viewer: Viewer, routing: RoutingConfig, wanted: Inbo
         conditions.append(Clue.clue_type == wanted.clue_type)
     acknowledged_at = _acknowledged_at(viewer)
     consulted = _consulted(session)
-    if wanted.state == "consulted":
-        conditions.append(Clue.clue_id.in_(consulted))
+    if wanted.state in ("consulted", "in_consultation"):
+        conditions.append(Clue.clue_id.in_([cid for cid, st in consulted.items() if st == wanted.state]))
     elif wanted.state:
-        conditions.append(not_(Clue.clue_id.in_(consulted)))
-        conditions.append(acknowledged_at.is_(None) if wanted.state == "new" else acknowledged_at.is_not(None))
+        conditions.append(not_(Clue.clue_id.in_(list(consulted))))
+        if wanted.state == "forwarded":
+            conditions.append(Clue.id.in_(_forwarded()))
+        else:
+            conditions.append(not_(Clue.id.in_(_forwarded())))
+            conditions.append(acknowledged_at.is_(None) if wanted.state == "new" else acknowledged_at.is_not(None))
     if wanted.q:
         conditions.append(Clue.id.in_(_matching(session, conditions, wanted.q)))
 
@@ -187,8 +208,9 @@ def inbox(session: Session, viewer: Viewer, routing: RoutingConfig, wanted: Inbo
     page = min(wanted.page, pages)
     rows = session.execute(base.order_by(Clue.score.desc(), Clue.rank, Clue.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     out = []
+    forwarded = set(session.scalars(_forwarded().where(ClueForward.clue_pk.in_([row[0].id for row in rows]))))
     for clue, report_id, kind, ack_at in rows:
-        state = _state(ack_at, clue.clue_id, consulted)
+        state = _state(ack_at, clue.clue_id, consulted, clue.id in forwarded)
         out.append(ClueRow(
             clue_id=clue.clue_id, title=clue.title, type_name=CLUE_TYPES.get(clue.clue_type, clue.clue_type),
             committee=committee_short(routing, clue.committee_id), score=clue.score, rank=clue.rank, work_orders=clue.work_order_count,
@@ -296,7 +318,8 @@ def clue_detail(session: Session, viewer: Viewer, routing: RoutingConfig, clue_i
     report = session.get(Report, clue.report_pk)
     assert report is not None
     ack_at = session.scalar(select(_acknowledged_at(viewer)).select_from(Clue).where(Clue.id == clue.id))
-    state = _state(ack_at, clue.clue_id, _consulted(session))
+    forwarded = session.scalar(select(func.count()).select_from(ClueForward).where(ClueForward.clue_pk == clue.id)) or 0
+    state = _state(ack_at, clue.clue_id, _consulted(session), forwarded > 0)
     owner = signs_for(viewer, routing)
 
     packets = []

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from gateway.office import auth
+from gateway.office import auth, work_views
 from gateway.office.inbox import STATES, InboxFilter, acknowledge_clue, add_note, clue_detail, inbox
 from gateway.office.results import result_for
 from gateway.office.web import GATEWAY, VIEWER, in_thread, page
@@ -20,6 +20,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/clues/{clue_id}", clue_page)
     app.router.add_post("/clues/{clue_id}/acknowledge", acknowledge)
     app.router.add_post("/clues/{clue_id}/notes", note)
+    work_views.add_routes(app)  # 转交, 附表1, 督办
 
 
 @auth.login_required
@@ -48,7 +49,8 @@ async def clue_page(request: web.Request) -> web.StreamResponse:
             return clue_detail(s, viewer, gw.routing, clue_id), result_for(s, clue_id)
 
     detail, result = await in_thread(read)
-    return page(request, "clue.html.j2", title=detail.title, clue=detail, done=request.query.get("done", ""),
+    forwards = await in_thread(lambda: work_views.clue_forwarding(gw, viewer, clue_id))
+    return page(request, "clue.html.j2", title=detail.title, clue=detail, done=request.query.get("done", ""), forwarding=forwards,
                 result=result)
 
 
