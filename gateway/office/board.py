@@ -182,7 +182,7 @@ def board(session: Session, routing: RoutingConfig, *, chase_after_h: float, pul
             .order_by(Delivery.state, Delivery.updated_at.desc()).limit(SHOWN))
     ]
     stuck = [StuckLine(r.report_id, r.kind, _when(r.stuck_at), r.failures or 0, mask_text(r.last_error or "")) for r in stuck_reports(session)[:SHOWN]]
-    runs = [_sync_line(r) for r in session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(5))]
+    runs = [_sync_line(r) for r in session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(5))]
     last = session.scalar(select(func.max(SyncRun.finished_at)).where(SyncRun.state == "finished"))
     upcoming = ""
     if sync_configured and pull_schedule:
@@ -220,4 +220,4 @@ def report_detail(session: Session, routing: RoutingConfig, report_id: str) -> R
 
 
 def sync_runs(session: Session) -> list[SyncLine]:
-    return [_sync_line(r) for r in session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(SHOWN))]
+    return [_sync_line(r) for r in session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(SHOWN))]

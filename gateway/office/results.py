@@ -37,9 +37,17 @@ def office_only(viewer: Viewer) -> None:
         raise Forbidden("此功能仅限区政协办公室使用。")
 
 
-def public_text(text: str) -> str:
+def public_text(text: str, names: tuple[str, ...] = ()) -> str:
     """What a public page may show of a text: masked (names, phones, addresses…) and without ticket numbers or other identifiers."""
-    return _IDENTIFIER.sub("[编号]", mask_text(text or ""))
+    return _IDENTIFIER.sub("[编号]", mask_text(text or "", names))
+
+
+def _names(document: dict[str, object]) -> list[str]:
+    """The people a Table 1 names: its members, the responsible person, the committee director, each item's responsible."""
+    names = [*(document.get("members") or [])]  # type: ignore[misc]
+    names += [document.get(k) for k in ("responsible_person", "committee_director")]
+    names += [item.get("responsible") for item in document.get("items") or [] if isinstance(item, dict)]  # type: ignore[union-attr]
+    return [str(n) for n in names if n]
 
 
 def week_start(day: date) -> date:
@@ -93,6 +101,7 @@ class Activity:
     items: int
     outcomes: str  # 现场解决2项、…
     late: bool
+    names: tuple[str, ...] = ()  # the people its Table 1 names: masked wherever a text mentions them, never shown
 
     @property
     def date_text(self) -> str:
@@ -140,7 +149,7 @@ def topic_clue_ids(session: Session, clue: Clue) -> set[str]:
 
 
 def activities_on(session: Session, clue_ids: set[str]) -> list[Activity]:
-    """The filed Table 1s (not those only announced) with an item naming one of these clues, oldest first."""
+    """The filed Table 1s (not those only announced) with an item naming one of these clues, oldest first; their topics masked."""
     rows = session.execute(select(Consultation, ConsultationItem.outcome, ConsultationItem.clue_ids)
                            .join(ConsultationItem, ConsultationItem.consultation_pk == Consultation.id)
                            .where(Consultation.planned.is_(False)).order_by(Consultation.activity_date, Consultation.id, ConsultationItem.seq)).all()
@@ -155,8 +164,9 @@ def activities_on(session: Session, clue_ids: set[str]) -> list[Activity]:
     out = []
     for consultation, counts in found.values():
         outcomes = "、".join(f"{OUTCOME_SHORT.get(o, o)}{n}项" for o, n in counts.items())
-        out.append(Activity(consultation.consultation_id, consultation.workstation, consultation.activity_date, consultation.topic,
-                            sum(counts.values()), outcomes, consultation.late))
+        names = tuple(_names(consultation.document or {}))
+        out.append(Activity(consultation.consultation_id, consultation.workstation, consultation.activity_date, mask_text(consultation.topic, names),
+                            sum(counts.values()), outcomes, consultation.late, names))
     return out
 
 
@@ -228,7 +238,8 @@ def evaluate(session: Session, viewer: Viewer, clue_id: str, rating: str, text: 
     """评: the office's evaluation of the result (masked, with who and when; a change is a new audit row). Commits."""
     office_only(viewer)
     clue = _clue(session, clue_id)
-    if not activities_on(session, topic_clue_ids(session, clue)):
+    activities = activities_on(session, topic_clue_ids(session, clue))
+    if not activities:
         raise ValidationFailed("这条线索尚无已报送的协商议事活动（附表1），暂不能评价成果。")
     if rating not in RATINGS:
         raise ValidationFailed("请选择成效评价：" + "、".join(RATINGS.values()) + "。")
@@ -237,7 +248,7 @@ def evaluate(session: Session, viewer: Viewer, clue_id: str, rating: str, text: 
         raise ValidationFailed("评价意见不能为空。")
     if len(text) > TEXT_MAX:
         raise ValidationFailed(f"评价意见不能超过{TEXT_MAX}字。")
-    text = mask_text(text)
+    text = mask_text(text, [n for a in activities for n in a.names])
     row = session.scalar(select(ResultEvaluation).where(ResultEvaluation.clue_pk == clue.id))
     now = utcnow()
     if row is None:
@@ -282,15 +293,16 @@ def published_results(session: Session) -> list[PublicResult]:
     for row, clue in session.execute(select(ResultEvaluation, Clue).join(Clue, Clue.id == ResultEvaluation.clue_pk)
                                      .where(ResultEvaluation.published.is_(True)).order_by(ResultEvaluation.published_at.desc())):
         activities = activities_on(session, topic_clue_ids(session, clue))
+        names = tuple(n for a in activities for n in a.names)
         effect = effect_of(session, clue.topic_pk, activities[0].activity_date) if activities else None
         title = clue.title
         if clue.topic_pk is not None:
             title = session.scalar(select(Topic.title).where(Topic.id == clue.topic_pk)) or title
         streets = "、".join(str(p.get("street")) for p in (clue.places or [])[:4] if p.get("street"))
         out.append(PublicResult(
-            title=public_text(title), places=public_text(streets),
-            activities=[(a.date_text, public_text(a.workstation), public_text(a.topic), a.outcomes) for a in activities],
-            rating_name=RATINGS.get(row.rating, ""), text=public_text(row.text),
+            title=public_text(title, names), places=public_text(streets, names),
+            activities=[(a.date_text, public_text(a.workstation, names), public_text(a.topic, names), a.outcomes) for a in activities],
+            rating_name=RATINGS.get(row.rating, ""), text=public_text(row.text, names),
             published_on=chinese_date(row.published_at.astimezone(SHANGHAI).date()) if row.published_at else "", effect=effect,
         ))
     return out
