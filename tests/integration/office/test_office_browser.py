@@ -158,3 +158,127 @@ def test_repeated_wrong_passwords_are_throttled_in_chromium(tmp_path: Path, brow
         assert "登录失败次数过多" in page.inner_text("body") and page.url.startswith(f"{server.url}/office/login")
         _shot(page, "login-throttled")
         context.close()
+
+
+def test_a_clue_forwarded_then_its_table1_filed_online_late_or_on_time_and_counted_in_table2_in_chromium(tmp_path: Path, browser: Any) -> None:
+    """转交 → the workstation's view → 附表1 online (a refusal in Chinese, then on time; another late) → the .xlsx → Table 2 → 督办."""
+    from datetime import timedelta
+
+    from gateway.db.models import Consultation, utcnow
+    from gateway.loop.forms_xlsx import read_table1
+    from gateway.loop.table2 import monthly_summary
+    from gateway.periods import SHANGHAI
+
+    station = "梨园镇委员工作站"
+    with running_gateway(tmp_path) as (gw, server):
+        _apart(call, server.url, CLIENT_KEY_ID, CLIENT_SECRET, "push_report", weekly())
+        _apart(wait_for_state, server.url, CLIENT_KEY_ID, CLIENT_SECRET, "TZ-2026-W47")
+        add(gw, "bangongshi", "office")
+        add(gw, "chengjian", "committee", committee="urban")
+        add(gw, "liyuan", "workstation", workstation=station)
+        with gw.uow.read_session() as s:
+            flooding = s.scalar(select(Clue).where(Clue.committee_id == "urban", Clue.title.contains("云景里")))
+            kindergarten = s.scalar(select(Clue).where(Clue.committee_id == "education"))
+        assert flooding is not None and kindergarten is not None
+        base = server.url
+
+        # 城建环保委 forwards its clue to 梨园镇委员工作站, with a note.
+        context, page = _log_in(browser, base, "chengjian")
+        page.goto(f"{base}/office/clues/{flooding.clue_id}")
+        page.select_option("select[name=workstation]", station)
+        page.fill("textarea[name=note]", "请结合云景里社区调研，两周内确定是否列入协商议题")
+        page.click("button:has-text('转交')")
+        assert "已转交。" in page.inner_text("body") and page.inner_text("#clue-state") == "已转交"
+        assert station in page.inner_text("#forwarding")
+        _shot(page, "clue-forwarded")
+        context.close()
+
+        # The workstation: the forwarded clue and nothing else; another committee's clue is refused.
+        context, page = _log_in(browser, base, "liyuan")
+        body = page.inner_text("body")
+        assert flooding.title in body and kindergarten.title not in body and "共 1 条" in body
+        _shot(page, "inbox-workstation")
+        answer = page.goto(f"{base}/office/clues/{kindergarten.clue_id}")
+        assert answer is not None and answer.status == 403
+        page.goto(f"{base}/office/clues/{flooding.clue_id}")
+        assert "两周内确定是否列入协商议题" in page.inner_text("body")
+        page.click("text=据此线索填报协商议事活动开展情况表（附表1）")
+        assert "协商议事活动开展情况表" in page.inner_text("h1")
+        _shot(page, "table1-form")
+
+        # First without choosing an outcome: refused, in Chinese, what was typed kept.
+        today = utcnow().astimezone(SHANGHAI).date()
+        page.fill("input[name=start]", today.isoformat())
+        page.fill("input[name=end]", today.isoformat())
+        page.fill("input[name=topic]", "云景里小区道路积水治理")
+        page.fill("input[name=members]", "张委员、李委员")
+        page.fill("textarea[name=item1_text]", "疏通云景里雨水管线")
+        page.fill("textarea[name=item2_text]", "协调排水集团改造小区管网")
+        page.check("input[name=item2_outcome][value=short_term]")
+        page.click("button:has-text('报送情况表')")
+        errors = page.inner_text("#form-errors")
+        assert "情况表未能报送" in errors and "第1项：请在“现场解决”" in errors
+        assert page.input_value("input[name=topic]") == "云景里小区道路积水治理"
+        _shot(page, "table1-form-errors")
+        page.check("input[name=item1_outcome][value=on_site]")
+        page.select_option("select[name=item2_clues]", flooding.clue_id)
+        page.click("button:has-text('报送情况表')")
+        assert "情况表已报送" in page.inner_text("body") and page.inner_text("#timeliness") == "按时报送"
+        assert page.inner_text("#total-on_site") == "1" and page.inner_text("#total-short_term") == "1"
+        _shot(page, "table1-on-time")
+        with page.expect_download() as download:
+            page.click("text=下载电子表格（附表1，.xlsx）")
+        filed = read_table1(Path(download.value.path()).read_bytes())
+        assert filed.workstation == station and [i.text for i in filed.items] == ["疏通云景里雨水管线", "协调排水集团改造小区管网"]
+        assert flooding.clue_id in filed.items[1].clue_ids
+
+        # An activity a month ago, filed only now: late.
+        long_ago = today - timedelta(days=30)
+        page.goto(f"{base}/office/table1/new")
+        page.fill("input[name=start]", long_ago.isoformat())
+        page.fill("input[name=end]", long_ago.isoformat())
+        page.fill("input[name=topic]", "梨园镇背街小巷停车")
+        page.fill("textarea[name=item1_text]", "施划夜间停车位")
+        page.check("input[name=item1_outcome][value=unresolved]")
+        page.click("button:has-text('报送情况表')")
+        assert page.inner_text("#timeliness") == "逾期报送"
+        _shot(page, "table1-late")
+        page.goto(f"{base}/office/table1/")
+        listing = page.inner_text("body")
+        assert "按时报送" in listing and "逾期报送" in listing
+        _shot(page, "table1-list")
+
+        # The clue is now in consultation (its item is under supervision); the 督办 board shows the two items.
+        page.goto(f"{base}/office/clues/{flooding.clue_id}")
+        assert page.inner_text("#clue-state") == "协商中"
+        page.goto(f"{base}/office/supervision/")
+        board = page.inner_text("body")
+        assert "协调排水集团改造小区管网" in board and "施划夜间停车位" in board and "个工作日" in board
+        _shot(page, "supervision")
+        page.click("tr:has-text('协调排水集团改造小区管网') >> a")
+        page.fill("input[name=assigned_unit]", "区水务局")
+        page.fill("textarea[name=progress]", "管网改造已完成，经回访群众满意")
+        page.select_option("select[name=state]", "done")
+        page.fill("input[name=note]", "已现场核实")
+        page.click("button:has-text('保存')")
+        assert "已保存" in page.inner_text("body") and page.inner_text("#sv-state") == "已办结"
+        assert "备注：已现场核实" in page.inner_text("#history")
+        _shot(page, "supervision-entry")
+        page.goto(f"{base}/office/clues/{flooding.clue_id}")
+        assert page.inner_text("#clue-state") == "已协商"
+        context.close()
+
+        # Table 2 of the month counts the Table 1 filed on the page (the office's 月报 page shows the same sum).
+        month = f"{today.year}-{today.month:02d}"
+        with gw.uow.read_session() as s:
+            rows = monthly_summary(s, month).rows
+            late = s.scalar(select(Consultation).where(Consultation.topic == "梨园镇背街小巷停车"))
+        assert {"workstation": station, "topic": "云景里小区道路积水治理", "items": 2, "on_site": 1, "short_term": 1, "unresolved": 0} in rows
+        assert late is not None and late.late and late.source == "office"
+        context, page = _log_in(browser, base, "bangongshi")
+        answer = page.goto(f"{base}/office/months/{month}")
+        if answer is not None and answer.status == 200:
+            table2 = page.inner_text("body")
+            assert station in table2 and "云景里小区道路积水治理" in table2
+            _shot(page, "table2-with-online-table1")
+        context.close()
