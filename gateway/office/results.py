@@ -30,6 +30,8 @@ RATINGS = {"effective": "成效明显", "partial": "初见成效", "none": "尚�
 OUTCOME_SHORT = {Outcome.on_site.value: "现场解决", Outcome.short_term.value: "短期内协调解决", Outcome.unresolved.value: "转社情民意或提案"}
 # A ticket number, a clue id or any other identifier someone typed: letters and digits, at least six digits in a run.
 _IDENTIFIER = re.compile(r"[A-Za-z]*-?\d{6,}[A-Za-z0-9-]*|[A-Za-z]{1,4}\d*-\d+(?:-\d+)*")
+# What the masker left of a phone, a plate, an account (138****5678): on a public page not even that.
+_MASKED = re.compile(r"[0-9A-Za-z]*\*{2,}[0-9A-Za-z]*")
 
 
 def office_only(viewer: Viewer) -> None:
@@ -38,8 +40,8 @@ def office_only(viewer: Viewer) -> None:
 
 
 def public_text(text: str, names: tuple[str, ...] = ()) -> str:
-    """What a public page may show of a text: masked (names, phones, addresses…) and without ticket numbers or other identifiers."""
-    return _IDENTIFIER.sub("[编号]", mask_text(text or "", names))
+    """What a public page may show of a text: masked (names, phones, addresses…), without what is left of a masked number, ticket numbers or other identifiers."""
+    return _IDENTIFIER.sub("[编号]", _MASKED.sub("[已隐去]", mask_text(text or "", names)))
 
 
 def _names(document: dict[str, object]) -> list[str]:

@@ -158,7 +158,7 @@ def test_evaluate_publish_unpublish_and_the_public_page_names_nobody(gw: Gateway
         # nobody's name, no phone number, no ticket number: the project's personal-data scanner, and the numbers themselves
         assert findings_in(public, {"王建国", *MEMBERS, RESPONSIBLE, "孙志强"}) == []
         assert [t for t in tickets if t in public] == [] and "C-URBAN-1" not in public and "[编号]" in public
-        assert "office1" not in public
+        assert "office1" not in public and "138****5678" not in public and "电话[已隐去]" in public  # not even the masked number
         await login(client, "office1")
         status, text = await post(client, "/office/clues/C-URBAN-1/publish", publish="0")
         assert status == 200 and "已撤回公示" in text
