@@ -185,12 +185,33 @@ def _office_users(gateway: Any, console: Console, url: str, run_dir: Path) -> No
             password = secrets.token_urlsafe(9)
             add_user(session, gateway.routing, username=username, password=password, role=role, committee_id=committee,
                      workstation=workstation, display_name=name, by="demo")
-            sees = {"office": "every clue", "committee": f"the clues of {committee}", "workstation": "what is forwarded to it (nothing yet)"}[role]
+            sees = {"office": "every clue, 附表1, 督办", "committee": f"the clues of {committee}; 转交 to its stations",
+                    "workstation": "what is forwarded to it; files 附表1 online (/office/table1/new)"}[role]
             table.add_row(username, password, role + (f" ({committee or workstation})" if committee or workstation else ""), sees)
         session.commit()
+    forwarded = _forward_one(gateway)
     console.print(table)
+    if forwarded:
+        console.print(f"chengjian forwarded {forwarded} to 梨园镇委员工作站 (转交): liyuan sees it at {url}/office/ and can file its 附表1 online")
     console.print(f"office pages: {url}/office/ while the demo runs; afterwards `GATEWAY_DATA_DIR={run_dir} gateway run` "
                   "and http://127.0.0.1:8080/office/ with the same users")
+
+
+def _forward_one(gateway: Any) -> str | None:
+    """城建环保委 forwards its hottest clue to 梨园镇委员工作站, so that the workstation's user has something to see."""
+    from sqlalchemy import select
+
+    from gateway.db.models import Clue, User
+    from gateway.office.accounts import viewer_of
+    from gateway.office.forwarding import forward_clue
+
+    with gateway.uow.session_factory() as session:
+        clue = session.scalar(select(Clue).where(Clue.committee_id == "urban").order_by(Clue.score.desc()).limit(1))
+        user = session.scalar(select(User).where(User.username == "chengjian"))
+        if clue is None or user is None:
+            return None
+        forward_clue(session, viewer_of(user), gateway.routing, clue.clue_id, "梨园镇委员工作站", "请结合本站联系社区调研，确定是否列入协商议题")
+        return clue.clue_id
 
 
 def run_demo(*, records: int, base_dir: Path, week_start: str | None) -> int:
