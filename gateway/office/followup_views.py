@@ -10,6 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from gateway.db.models import utcnow
+from gateway.errors import NotFound, ValidationFailed
 from gateway.loop.table2 import parse_month, previous_month
 from gateway.office import auth
 from gateway.office.board import board, month_page, month_xlsx, report_detail, sync_runs
@@ -22,6 +23,14 @@ from gateway.periods import SHANGHAI
 def today() -> date:
     """Beijing's date (tests replace it to see a quarter's deadline on hand-picked days)."""
     return utcnow().astimezone(SHANGHAI).date()
+
+
+def _month(name: str) -> str:
+    try:
+        parse_month(name)
+    except ValidationFailed:
+        raise NotFound("月份格式应为 2026-11。") from None
+    return name
 
 
 def add_routes(app: web.Application) -> None:
@@ -118,8 +127,7 @@ async def months(request: web.Request) -> web.StreamResponse:
 async def month(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     office_only(viewer)
-    name = request.match_info["month"]
-    parse_month(name)
+    name = _month(request.match_info["month"])
 
     def read():  # type: ignore[no-untyped-def]
         with gw.uow.read_session() as s:
@@ -133,8 +141,7 @@ async def month(request: web.Request) -> web.StreamResponse:
 async def month_download(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     office_only(viewer)
-    name = request.match_info["month"]
-    parse_month(name)
+    name = _month(request.match_info["month"])
 
     def read() -> tuple[str, bytes]:
         with gw.uow.read_session() as s:

@@ -196,6 +196,8 @@ def test_the_month_s_table2_on_screen_with_the_xlsx_and_the_feedback_push(gw: Ga
         assert "梨园镇委员工作站" in cells and any("附表2" in str(c) or "汇总表" in str(c) for c in cells)
         december = await (await client.get("/office/months/2026-12")).text()
         assert "本月没有已报送的协商议事活动" in december and "本月反馈尚未生成和推送" in december
+        wrong = await client.get("/office/months/2026-13")
+        assert wrong.status == 404 and "月份格式应为" in await wrong.text()
 
     run(gw, test)
     # the month changes after the push: the page says the next push makes a new revision
