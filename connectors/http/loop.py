@@ -75,6 +75,7 @@ async def patch_supervision(request: web.Request) -> web.Response:
     update = _model(SupervisionUpdate, parse_json(body))
 
     def work() -> dict[str, Any]:
-        return update_supervision(gw.uow(), request.match_info["supervision_id"], update, workstation_of_client=gw.clients[verified.client_id].workstation)
+        return update_supervision(gw.uow(), request.match_info["supervision_id"], update, workstation_of_client=gw.clients[verified.client_id].workstation,
+                                  by=f"api:{verified.client_id}")
 
     return json_response(await in_thread(work))

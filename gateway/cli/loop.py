@@ -152,7 +152,9 @@ def cmd_supervision(args: argparse.Namespace) -> int:
         path = Path(args.file)
         if not path.is_file():
             raise ConfigError(f"{path}: no such file; export one with `gateway supervision export FILE`")
-        updated, problems = import_supervision_sheet(gateway.uow, path.read_bytes(), path.name)
+        import getpass
+
+        updated, problems = import_supervision_sheet(gateway.uow, path.read_bytes(), path.name, by=f"cli:{getpass.getuser()}")
         console.print(f"{args.file}: {updated} supervision entr{'y' if updated == 1 else 'ies'} updated", highlight=False)
         for p in problems:
             console.print(p, style="red")

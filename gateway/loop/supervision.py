@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts.consultations import SupervisionUpdate
-from gateway.db.models import Consultation, Supervision, utcnow
+from gateway.db.models import AuditEntry, Consultation, Supervision, utcnow
 from gateway.delivery.mail_log import Mailer
 from gateway.delivery.notices import queue_notice, send_due
 from gateway.errors import NotFound, ValidationFailed
@@ -40,10 +40,17 @@ def supervision_dict(s: Supervision) -> dict[str, Any]:
     }
 
 
-def update_supervision(uow: UnitOfWork, supervision_id: str, update: SupervisionUpdate, *, workstation_of_client: str | None) -> dict[str, Any]:
-    """A supervision entry's progress, problems, way forward or state, in one unit of work; returns the entry as it now is."""
+def update_supervision(uow: UnitOfWork, supervision_id: str, update: SupervisionUpdate, *, workstation_of_client: str | None,
+                       by: str | None = None, note: str = "") -> dict[str, Any]:
+    """A supervision entry's progress, problems, way forward or state, in one unit of work; returns the entry as it now is.
+
+    Every update is also a row of the audit log (`supervision_update`: who, the fields given, a note), in the same
+    transaction, whichever way it came (the API, the filled sheet, the office's 督办 board): the entry's history.
+    """
     with uow:
         result = _update_supervision(uow.session, supervision_id, update, workstation_of_client=workstation_of_client)
+        uow.session.add(AuditEntry(at=utcnow(), username=(by or "")[:64] or None, action="supervision_update", target=supervision_id,
+                                   detail={"changes": update.model_dump(exclude_unset=True, mode="json"), "note": note}))
         uow.commit()
         return result
 
@@ -211,12 +218,13 @@ def read_supervision_sheet(content: bytes, filename: str) -> list[tuple[int, str
     return out
 
 
-def import_supervision_sheet(uow: UnitOfWorkFactory, content: bytes, filename: str) -> tuple[int, list[str]]:
+def import_supervision_sheet(uow: UnitOfWorkFactory, content: bytes, filename: str, *, by: str | None = None) -> tuple[int, list[str]]:
     """Every row of a filled sheet applied as an update (each in its own unit of work); returns how many, and the rows refused with why."""
     updated, problems = 0, []
     for r, sid, data in read_supervision_sheet(content, filename):
         try:
-            update_supervision(uow(), sid, SupervisionUpdate.model_validate(data), workstation_of_client=None)
+            update_supervision(uow(), sid, SupervisionUpdate.model_validate(data), workstation_of_client=None,
+                               by=by or f"sheet:{filename}", note=f"督办落实情况表第{r}行")
             updated += 1
         except Exception as exc:  # name the row and go on with the others
             problems.append(f"第{r}行 {sid}: {getattr(exc, 'detail', exc)}")

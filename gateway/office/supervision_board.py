@@ -20,12 +20,12 @@ from contracts.consultations import OUTCOME_NAMES, Outcome, SupervisionUpdate
 from gateway.db.models import AuditEntry, Consultation, ConsultationRevision, Supervision
 from gateway.errors import Forbidden, NotFound, ValidationFailed
 from gateway.loop.supervision import STATE_WORDS, update_supervision
-from gateway.office.accounts import Viewer, audit
+from gateway.office.accounts import Viewer
 from gateway.office.inbox import NOTE_MAX, committee_short
 from gateway.periods import SHANGHAI, chinese_date
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.routing_rules import RoutingConfig
-from gateway.uow import UnitOfWork, UnitOfWorkFactory
+from gateway.uow import UnitOfWorkFactory
 from gateway.workdays import WorkCalendar
 
 TEXT_FIELDS = ("assigned_unit", "supervisor", "progress", "problems", "way_forward", "reporting_department")
@@ -136,6 +136,15 @@ def _entry(session: Session, viewer: Viewer, supervision_id: str) -> tuple[Super
     return s, c
 
 
+def _who(username: str | None) -> str:
+    """Who made an update, as the history says it: a user of the pages, an API key, the sheet, the command line."""
+    name = username or ""
+    for prefix, word in (("api:", "接口"), ("sheet:", "督办落实情况表"), ("cli:", "命令行")):
+        if name.startswith(prefix):
+            return f"{word}（{name.removeprefix(prefix)}）"
+    return name
+
+
 def entry_detail(session: Session, viewer: Viewer, routing: RoutingConfig, calendar: WorkCalendar, today: date, supervision_id: str) -> EntryDetail:
     s, c = _entry(session, viewer, supervision_id)
     overdue, timing = _timing(calendar, s, today)
@@ -154,7 +163,7 @@ def entry_detail(session: Session, viewer: Viewer, routing: RoutingConfig, calen
         parts = [f"{FIELD_NAMES.get(k, k)}：{STATE_WORDS.get(v, v) if k == 'state' else (v or '（清空）')}" for k, v in changes.items()]
         if e.detail.get("note"):
             parts.append(f"备注：{e.detail['note']}")
-        events.append((e.at, HistoryLine(e.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), e.username or "", "；".join(parts) or "保存（无改动）")))
+        events.append((e.at, HistoryLine(e.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), _who(e.username), "；".join(parts) or "保存（无改动）")))
     if s.closed_at is not None and s.state == "withdrawn":
         events.append((s.closed_at, HistoryLine(s.closed_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), "", "撤销督办（事项已现场解决或删除）")))
     events.sort(key=lambda pair: pair[0])
@@ -163,19 +172,8 @@ def entry_detail(session: Session, viewer: Viewer, routing: RoutingConfig, calen
                        can_update=s.state != "withdrawn")
 
 
-class _Audited(UnitOfWork):
-    def __init__(self, factory: UnitOfWorkFactory, viewer: Viewer, supervision_id: str, changes: dict[str, Any], note: str) -> None:
-        super().__init__(factory.session_factory, factory.dispatch)
-        self._entry = (viewer.username, supervision_id, changes, note)
-
-    def commit(self) -> None:
-        username, sid, changes, note = self._entry
-        audit(self.session, "supervision_update", username=username, target=sid, changes=changes, note=note)
-        super().commit()
-
-
 def update_entry(uow: UnitOfWorkFactory, session: Session, viewer: Viewer, supervision_id: str, form: Any) -> dict[str, Any]:
-    """The board's form as a `SupervisionUpdate` of what changed, applied by `update_supervision`; audited with the note. Commits.
+    """The board's form as a `SupervisionUpdate` of what changed, applied by `update_supervision` (which writes the audit row, with the note). Commits.
 
     `session` is a read session to see the entry as it is (scope, what changed).
     """
@@ -213,7 +211,6 @@ def update_entry(uow: UnitOfWorkFactory, session: Session, viewer: Viewer, super
         raise ValidationFailed("；".join(problems)) from exc
     if not changes and not note:
         raise ValidationFailed("没有修改任何内容，也没有填写备注。")
-    shown = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in update.model_dump(exclude_unset=True).items()}
-    return update_supervision(_Audited(uow, viewer, s.supervision_id, shown, note), s.supervision_id, update,
-                              workstation_of_client=viewer.workstation if viewer.role == "workstation" else None)
+    return update_supervision(uow(), s.supervision_id, update, workstation_of_client=viewer.workstation if viewer.role == "workstation" else None,
+                              by=viewer.username, note=note)
 

@@ -20,7 +20,9 @@ from sqlalchemy import select
 from connectors.http import create_app
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.db.models import AuditEntry, ClueForward, Consultation, ConsultationRevision, Supervision
+from contracts.consultations import SupervisionUpdate
 from gateway.loop.forms_xlsx import read_table1
+from gateway.loop.supervision import update_supervision
 from gateway.loop.table2 import monthly_summary
 from gateway.office import table1_form
 from tests.helpers.office import PASSWORD, add, csrf_of, seed
@@ -311,6 +313,12 @@ def test_the_board_puts_overdue_first_counts_working_days_and_updates_through_up
         assert "S-000001" not in await (await client.get("/office/supervision/")).text()  # done: only with show=all
         assert "S-000001" in await (await client.get("/office/supervision/?show=all")).text()
 
+        # an update through the API (or the sheet) is in the history too: update_supervision writes it, whichever way it came
+        await asyncio.get_running_loop().run_in_executor(None, lambda: update_supervision(
+            gw.uow(), "S-000002", SupervisionUpdate(progress="已约谈排水集团"), workstation_of_client=LIYUAN, by="api:liyuan-key"))
+        history = await (await client.get("/office/supervision/S-000002")).text()
+        assert "接口（liyuan-key）" in history and "进展情况：已约谈排水集团" in history
+
         await login(client, "yongshun1")
         assert (await client.get("/office/supervision/S-000002")).status == 403
         assert "S-000002" not in await (await client.get("/office/supervision/")).text()
@@ -325,7 +333,8 @@ def test_the_board_puts_overdue_first_counts_working_days_and_updates_through_up
         assert entry is not None and entry.state == "done" and entry.closed_at is not None and entry.assigned_unit == "区交通委"
         assert entry.reporting_date == date(2026, 11, 3)
     updates = audit(gw, "supervision_update")
-    assert [(e.username, e.target, e.detail["changes"]["state"], e.detail["note"]) for e in updates] == [("liyuan1", "S-000001", "done", "经回访群众满意")]
+    assert [(e.username, e.target, e.detail["changes"].get("state"), e.detail["note"]) for e in updates] == [
+        ("liyuan1", "S-000001", "done", "经回访群众满意"), ("api:liyuan-key", "S-000002", None, "")]
 
 
 def test_a_clue_is_in_consultation_until_its_supervision_is_done_then_consulted(gw: Gateway, clock: Callable[[datetime], None]) -> None:
