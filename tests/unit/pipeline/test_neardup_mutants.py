@@ -5,10 +5,17 @@ stay the same from release to release: the values pinned below were computed
 with a separate pure-Python MinHash (crc32 of each 3-gram, (a·x + b) mod 2^64
 mod 2^61−1 with a, b drawn from numpy's default_rng(20261123), blake2b-64 of
 each band's four little-endian uint64), not with gateway.pipeline.neardup.
+That reference is also written out below (`_ref_signature`, `_ref_band_keys`,
+checked against the pinned values) for the tests that need the signature of
+another text.
 """
 from __future__ import annotations
 
+import hashlib
 import random
+import re
+import struct
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -19,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.engine import make_engine
 from gateway.db.models import Base, Issue, IssueBand, WorkOrder
+from gateway.pipeline import neardup
 from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues, same_issue_pairs, shingles
 
 HASHER = MinHasher()
@@ -35,6 +43,31 @@ DARK_BAND_KEYS = [
     "08b65e080811804e36", "0968d97e8875c87180", "10a6ffe59ef892d330", "11a9eac0c25a9d7580",
     "127b3f367d3b22a988", "1312cea92e3dd907bc", "1453d007b9de1128de", "155444b04117dd1eaf",
 ]
+
+# ---- the reference MinHash (pure Python; numpy only for the seeded draws of a and b) -----------------
+
+_PRIME = (1 << 61) - 1
+_draws = np.random.default_rng(20261123)
+_A = [int(v) for v in _draws.integers(1, _PRIME, size=64, dtype=np.uint64)]
+_B = [int(v) for v in _draws.integers(0, _PRIME, size=64, dtype=np.uint64)]
+
+
+def _ref_grams(text: str) -> set[str]:
+    core = re.sub(r"\d+\*+\d+|\[[^\]]{1,6}\]|[^\u4e00-\u9fffA-Za-z]", "", text)
+    return {core[i:i + 3] for i in range(len(core) - 2)} or ({core} if core else set())
+
+
+def _ref_signature(text: str) -> list[int]:
+    xs = [zlib.crc32(g.encode("utf-8")) for g in _ref_grams(text)]
+    return [min((x * a + b) % 2**64 % _PRIME for x in xs) for a, b in zip(_A, _B)]
+
+
+def _ref_band_keys(signature: list[int]) -> list[str]:
+    return [f"{i:02d}" + hashlib.blake2b(struct.pack("<4Q", *signature[4 * i:4 * i + 4]), digest_size=8).hexdigest() for i in range(16)]
+
+
+def test_the_reference_gives_the_pinned_values() -> None:
+    assert _ref_signature(DARK)[:4] == DARK_FIRST_VALUES and _ref_band_keys(_ref_signature(DARK)) == DARK_BAND_KEYS
 
 
 # ---- 3-grams and MinHash --------------------------------------------------------------------------
@@ -85,6 +118,35 @@ def test_signatures_in_small_batches_are_the_same_signatures() -> None:
     sigs = HASHER.signatures([DARK, "", DARK, DARK, "。"], batch=2)
     assert [s is None for s in sigs] == [False, True, False, False, True]
     assert all(HASHER.band_keys(s) == DARK_BAND_KEYS for s in sigs if s is not None)
+
+
+class _CountingNumpy:
+    """numpy as neardup sees it, recording how many 3-grams each hashing operation (np.outer) takes."""
+
+    def __init__(self) -> None:
+        self.grams: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(np, name)
+
+    def outer(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self.grams.append(len(x))
+        return np.outer(x, y)
+
+
+def test_signatures_are_hashed_batch_texts_at_a_time_and_once_max_grams_grams_are_gathered(monkeypatch: pytest.MonkeyPatch) -> None:
+    # DARK has 6 grams (路灯不 灯不亮 不亮晚 亮晚上 晚上很 上很黑); a text without letters counts towards `batch` but adds no gram
+    counting = _CountingNumpy()
+    monkeypatch.setattr(neardup, "np", counting)
+    sigs = HASHER.signatures([DARK, "", DARK, DARK, "。"], batch=2)
+    assert counting.grams == [6, 12]  # [DARK, ""], [DARK, DARK]; the last batch has no gram to hash
+    assert [None if s is None else HASHER.band_keys(s) for s in sigs] == [DARK_BAND_KEYS, None, DARK_BAND_KEYS, DARK_BAND_KEYS, None]
+    counting.grams.clear()
+    sigs = HASHER.signatures([DARK, DARK, DARK], max_grams=6)  # 6 grams reach the bound: each text alone
+    assert counting.grams == [6, 6, 6] and all(HASHER.band_keys(s) == DARK_BAND_KEYS for s in sigs)  # type: ignore[arg-type]
+    counting.grams.clear()
+    HASHER.signatures([DARK, DARK, DARK], max_grams=7)  # the bound is checked after a text: 12 grams, then the third's 6
+    assert counting.grams == [12, 6]
 
 
 def test_similarity_is_the_share_of_equal_values() -> None:
@@ -189,6 +251,24 @@ def test_an_issue_outside_the_window_is_passed_over_for_a_later_one_inside_it(se
     # issue 1 (last seen DAY0) is found first in every band and is 45 days away; issue 2 is 5 days away
     third = _orders(session, (FLOOD, DAY0 + timedelta(days=45)))
     assert assign_issues(session, third, HASHER) == {third[0].id: 2}
+
+
+@pytest.mark.parametrize(("ends_and_starts", "winner"), [(1, 1), (2, 2)])
+def test_of_issues_scoring_the_same_the_one_met_last_in_the_order_s_bands_wins(session: Session, ends_and_starts: int, winner: int) -> None:
+    """Two issues with the order's very signature: one holds bands 00 and 15, the other 01–14. Scored once each, in the order of
+    their last band, the one with band 15 wins (the one met first, in band 00, would win if they were taken in the order first met)."""
+    signature = _ref_signature(FLOOD)
+    keys = _ref_band_keys(signature)
+    connection = session.connection()
+    connection.execute(insert(Issue.__table__), [
+        {"id": pk, "issue_id": f"I{pk:07d}", "category": [], "street": "梨园镇", "signature": signature, "work_order_count": 1,
+         "first_seen_at": DAY0, "last_seen_at": DAY0} for pk in (1, 2)])
+    other = 3 - ends_and_starts
+    connection.execute(insert(IssueBand.__table__), [{"band": k, "issue_pk": ends_and_starts} for k in (keys[0], keys[15])]
+                       + [{"band": k, "issue_pk": other} for k in keys[1:15]])
+    (order,) = _orders(session, (FLOOD, DAY0 + timedelta(days=1)))
+    assert assign_issues(session, [order], HASHER) == {order.id: winner}
+    assert [(pk, n) for pk, *_, n, _, _ in _issues(session)] == [(1, 2 if winner == 1 else 1), (2, 2 if winner == 2 else 1)]
 
 
 def test_with_a_single_band_a_later_identical_text_still_finds_its_issue(session: Session) -> None:
