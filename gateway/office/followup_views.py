@@ -16,7 +16,7 @@ from gateway.office import auth
 from gateway.office.board import board, month_page, month_xlsx, report_detail, sync_runs
 from gateway.office.quarter import mark_final, mark_preliminary, parse_quarter, quarter_of, quarter_page, unmark_final, unmark_preliminary
 from gateway.office.results import evaluate, office_only, publish
-from gateway.office.web import GATEWAY, VIEWER, in_thread, page
+from gateway.office.web import GATEWAY, VIEWER, act, page, read
 from gateway.periods import SHANGHAI
 
 
@@ -60,61 +60,37 @@ async def quarters(request: web.Request) -> web.StreamResponse:
 async def quarter(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     name = request.match_info["quarter"]
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return quarter_page(s, viewer, gw.routing, gw.calendar, name, today())
-
-    q = await in_thread(read)
+    q = await read(request, lambda s: quarter_page(s, viewer, gw.routing, gw.calendar, name, today()))
     return page(request, "quarter.html.j2", title=f"{q.name}议题", nav="quarters", q=q, done=request.query.get("done", ""))
 
 
 def _quarter_action(action, done: str, *, note: bool = False):  # type: ignore[no-untyped-def]
     @auth.login_required
     async def handler(request: web.Request) -> web.StreamResponse:
-        gw, viewer = request.app[GATEWAY], request[VIEWER]
-        name = request.match_info["quarter"]
+        viewer, name = request[VIEWER], request.match_info["quarter"]
         parse_quarter(name)
         form = await request.post()
         clue_id = str(form.get("clue_id", ""))[:40]
         extra = (str(form.get("note", "")),) if note else ()
-
-        def work() -> None:
-            with gw.uow.session_factory() as s:
-                action(s, viewer, name, clue_id, *extra)
-
-        await in_thread(work)
-        raise web.HTTPSeeOther(f"/office/quarters/{name}?done={done}")
+        await act(request, lambda s: action(s, viewer, name, clue_id, *extra), f"/office/quarters/{name}?done={done}")
 
     return handler
 
 
 @auth.login_required
 async def evaluation(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request[VIEWER]
-    clue_id = request.match_info["clue_id"]
+    viewer, clue_id = request[VIEWER], request.match_info["clue_id"]
     form = await request.post()
-
-    def work() -> None:
-        with gw.uow.session_factory() as s:
-            evaluate(s, viewer, clue_id, str(form.get("rating", "")), str(form.get("text", "")))
-
-    await in_thread(work)
-    raise web.HTTPSeeOther(f"/office/clues/{quote(clue_id)}?done=evaluated#results")
+    rating, text = str(form.get("rating", "")), str(form.get("text", ""))
+    await act(request, lambda s: evaluate(s, viewer, clue_id, rating, text), f"/office/clues/{quote(clue_id)}?done=evaluated#results")
 
 
 @auth.login_required
 async def publication(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request[VIEWER]
-    clue_id = request.match_info["clue_id"]
+    viewer, clue_id = request[VIEWER], request.match_info["clue_id"]
     wanted = str((await request.post()).get("publish", "1")) == "1"
-
-    def work() -> None:
-        with gw.uow.session_factory() as s:
-            publish(s, viewer, clue_id, wanted)
-
-    await in_thread(work)
-    raise web.HTTPSeeOther(f"/office/clues/{quote(clue_id)}?done={'published' if wanted else 'unpublished'}#results")
+    done = "published" if wanted else "unpublished"
+    await act(request, lambda s: publish(s, viewer, clue_id, wanted), f"/office/clues/{quote(clue_id)}?done={done}#results")
 
 
 @auth.login_required
@@ -128,12 +104,7 @@ async def month(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     office_only(viewer)
     name = _month(request.match_info["month"])
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return month_page(s, name)
-
-    m = await in_thread(read)
+    m = await read(request, lambda s: month_page(s, name))
     return page(request, "month.html.j2", title=f"{m.summary.title_month}月报", nav="months", m=m, hall=gw.settings.hall_name)
 
 
@@ -142,12 +113,7 @@ async def month_download(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     office_only(viewer)
     name = _month(request.match_info["month"])
-
-    def read() -> tuple[str, bytes]:
-        with gw.uow.read_session() as s:
-            return month_xlsx(s, name, gw.settings.hall_name, today())
-
-    filename, body = await in_thread(read)
+    filename, body = await read(request, lambda s: month_xlsx(s, name, gw.settings.hall_name, today()))
     return web.Response(body=body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename=\"table2-{name}.xlsx\"; filename*=UTF-8''{quote(filename)}"})
 
@@ -157,13 +123,8 @@ async def sla_board(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     office_only(viewer)
     s = gw.settings
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as session:
-            return board(session, gw.routing, chase_after_h=s.ack_chase_after_h, pull_schedule=s.pull_schedule,
-                         sync_configured=bool(s.pull_url))
-
-    b = await in_thread(read)
+    b = await read(request, lambda session: board(session, gw.routing, chase_after_h=s.ack_chase_after_h, pull_schedule=s.pull_schedule,
+                                                  sync_configured=bool(s.pull_url)))
     now = utcnow().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     return page(request, "board.html.j2", title="监测看板", nav="board", b=b, now=now, month=previous_month(today()))
 
@@ -173,22 +134,11 @@ async def report(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     office_only(viewer)
     report_id = request.match_info["report_id"]
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return report_detail(s, gw.routing, report_id)
-
-    r = await in_thread(read)
+    r = await read(request, lambda s: report_detail(s, gw.routing, report_id))
     return page(request, "report.html.j2", title=f"报告 {report_id}", nav="board", r=r, tz=SHANGHAI)
 
 
 @auth.login_required
 async def syncs(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request[VIEWER]
-    office_only(viewer)
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return sync_runs(s)
-
-    return page(request, "syncs.html.j2", title="同步记录", nav="board", runs=await in_thread(read))
+    office_only(request[VIEWER])
+    return page(request, "syncs.html.j2", title="同步记录", nav="board", runs=await read(request, sync_runs))

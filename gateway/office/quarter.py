@@ -236,6 +236,13 @@ def _mark(session: Session, quarter: str, clue: Clue) -> QuarterTopic | None:
     return session.scalar(select(QuarterTopic).where(QuarterTopic.quarter == quarter, QuarterTopic.clue_pk == clue.id))
 
 
+def _marked(session: Session, viewer: Viewer, quarter: str, clue_id: str) -> tuple[Clue, QuarterTopic | None]:
+    """For the office only: the clue and its mark in the quarter, if it has one."""
+    office_only(viewer)
+    clue = _clue(session, clue_id)
+    return clue, _mark(session, quarter, clue)
+
+
 def _note(text: str) -> str:
     text = text.strip()
     if len(text) > NOTE_MAX:
@@ -262,9 +269,7 @@ def mark_preliminary(session: Session, viewer: Viewer, quarter: str, clue_id: st
 
 
 def unmark_preliminary(session: Session, viewer: Viewer, quarter: str, clue_id: str) -> None:
-    office_only(viewer)
-    clue = _clue(session, clue_id)
-    mark = _mark(session, quarter, clue)
+    clue, mark = _marked(session, viewer, quarter, clue_id)
     if mark is None:
         raise ValidationFailed("这条线索不是本季度初步议题。")
     if mark.final:
@@ -276,9 +281,7 @@ def unmark_preliminary(session: Session, viewer: Viewer, quarter: str, clue_id: 
 
 def mark_final(session: Session, viewer: Viewer, quarter: str, clue_id: str, note: str) -> None:
     """确定为最终议题: one of the preliminary topics, at most 2 a quarter, with a note. Commits."""
-    office_only(viewer)
-    clue = _clue(session, clue_id)
-    mark = _mark(session, quarter, clue)
+    clue, mark = _marked(session, viewer, quarter, clue_id)
     if mark is None:
         raise ValidationFailed("最终议题须从本季度初步议题中确定，请先列为初步议题。")
     if mark.final:
@@ -296,9 +299,7 @@ def mark_final(session: Session, viewer: Viewer, quarter: str, clue_id: str, not
 
 
 def unmark_final(session: Session, viewer: Viewer, quarter: str, clue_id: str) -> None:
-    office_only(viewer)
-    clue = _clue(session, clue_id)
-    mark = _mark(session, quarter, clue)
+    clue, mark = _marked(session, viewer, quarter, clue_id)
     if mark is None or not mark.final:
         raise ValidationFailed("这条线索不是本季度最终议题。")
     mark.final, mark.final_by, mark.final_at = False, None, None

@@ -6,9 +6,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from gateway.office import auth, work_views
+from gateway.office.forwarding import forwarding
 from gateway.office.inbox import STATES, InboxFilter, acknowledge_clue, add_note, clue_detail, inbox
 from gateway.office.results import result_for
-from gateway.office.web import GATEWAY, VIEWER, in_thread, page
+from gateway.office.web import GATEWAY, VIEWER, act, page, read, write
 from gateway.pipeline.routing_rules import CLUE_TYPES
 
 
@@ -27,12 +28,7 @@ def add_routes(app: web.Application) -> None:
 async def inbox_page(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     wanted = InboxFilter.from_query(request.query)
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return inbox(s, viewer, gw.routing, wanted)
-
-    result = await in_thread(read)
+    result = await read(request, lambda s: inbox(s, viewer, gw.routing, wanted))
     query = {k: v for k, v in (("report", wanted.report), ("committee", wanted.committee), ("type", wanted.clue_type),
                                ("state", wanted.state), ("q", wanted.q)) if v}
     return page(request, "inbox.html.j2", title="线索", inbox=result, wanted=wanted, types=CLUE_TYPES, states=STATES,
@@ -43,13 +39,8 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
 async def clue_page(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     clue_id = request.match_info["clue_id"]
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return clue_detail(s, viewer, gw.routing, clue_id), result_for(s, clue_id)
-
-    detail, result = await in_thread(read)
-    forwards = await in_thread(lambda: work_views.clue_forwarding(gw, viewer, clue_id))
+    detail, result = await read(request, lambda s: (clue_detail(s, viewer, gw.routing, clue_id), result_for(s, clue_id)))
+    forwards = await read(request, lambda s: forwarding(s, viewer, gw.routing, clue_id))
     return page(request, "clue.html.j2", title=detail.title, clue=detail, done=request.query.get("done", ""), forwarding=forwards,
                 result=result)
 
@@ -58,12 +49,7 @@ async def clue_page(request: web.Request) -> web.StreamResponse:
 async def acknowledge(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     clue_id = request.match_info["clue_id"]
-
-    def work():  # type: ignore[no-untyped-def]
-        with gw.uow.session_factory() as s:
-            return acknowledge_clue(s, viewer, gw.routing, clue_id)
-
-    results = await in_thread(work)
+    results = await write(request, lambda s: acknowledge_clue(s, viewer, gw.routing, clue_id))
     for result in results:
         if result.first_time:
             gw.metrics.acknowledgements.inc()
@@ -72,14 +58,7 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
 
 @auth.login_required
 async def note(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request[VIEWER]
-    clue_id = request.match_info["clue_id"]
+    viewer, clue_id = request[VIEWER], request.match_info["clue_id"]
     text = str((await request.post()).get("text", ""))
-
-    def work() -> None:
-        with gw.uow.session_factory() as s:
-            add_note(s, viewer, clue_id, text)
-
-    await in_thread(work)
-    raise web.HTTPSeeOther(f"/office/clues/{clue_id}?done=note")
+    await act(request, lambda s: add_note(s, viewer, clue_id, text), f"/office/clues/{clue_id}?done=note")
 

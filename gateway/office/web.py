@@ -1,4 +1,5 @@
-"""What every office page shares: rendering, error pages, security headers, the session key and the CSRF check."""
+"""What every office page shares: rendering, error pages, security headers, the session key, the CSRF check, and the database
+calls of a page or a form's action (`read`, `write`, `act`) run in a worker thread."""
 from __future__ import annotations
 
 import asyncio
@@ -7,13 +8,15 @@ import logging
 import os
 import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 from aiohttp_session import get_session
 from cryptography.fernet import Fernet
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from gateway.bootstrap import Gateway
 from gateway.delivery.packet_email import template_environment
@@ -51,6 +54,30 @@ def templates() -> Any:
 
 async def in_thread(fn: Callable[[], T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+
+async def read(request: web.Request, fn: Callable[[Session], T]) -> T:
+    """What a page shows: fn(session) with a read-only session, in a worker thread (the database calls block)."""
+    return await _in_session(request.app[GATEWAY].uow.read_session, fn)
+
+
+async def write(request: web.Request, fn: Callable[[Session], T]) -> T:
+    """A change: fn(session) in a worker thread; fn commits (the office's functions do, with their audit row)."""
+    return await _in_session(request.app[GATEWAY].uow.session_factory, fn)
+
+
+async def _in_session(open_session: Callable[[], AbstractContextManager[Session]], fn: Callable[[Session], T]) -> T:
+    def run() -> T:
+        with open_session() as s:
+            return fn(s)
+
+    return await in_thread(run)
+
+
+async def act(request: web.Request, fn: Callable[[Session], object], done: str) -> NoReturn:
+    """A form's action: `write(request, fn)`, then 303 to the page that says it is done (post, redirect, get)."""
+    await write(request, fn)
+    raise web.HTTPSeeOther(done)
 
 
 def session_key(settings: Settings) -> bytes:

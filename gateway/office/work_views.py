@@ -6,12 +6,13 @@ from datetime import date
 from urllib.parse import quote
 
 from aiohttp import web
+from sqlalchemy.orm import Session
 
 from contracts.consultations import Consultation as Table1
 from gateway.errors import Forbidden, ValidationFailed
 from gateway.loop.forms_xlsx import table1_filled
 from gateway.office import auth, forwarding, supervision_board, table1_form
-from gateway.office.web import GATEWAY, VIEWER, in_thread, page
+from gateway.office.web import GATEWAY, VIEWER, act, in_thread, page, read
 from gateway.periods import SHANGHAI
 
 
@@ -32,24 +33,13 @@ def today() -> date:
     return table1_form.now().astimezone(SHANGHAI).date()
 
 
-def clue_forwarding(gw, viewer, clue_id: str) -> forwarding.Forwarding:  # type: ignore[no-untyped-def]
-    """For the clue page (views.clue_page): its forwards and the form."""
-    with gw.uow.read_session() as s:
-        return forwarding.forwarding(s, viewer, gw.routing, clue_id)
-
-
 @auth.login_required
 async def forward(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     clue_id = request.match_info["clue_id"]
     form = await request.post()
-
-    def work() -> None:
-        with gw.uow.session_factory() as s:
-            forwarding.forward_clue(s, viewer, gw.routing, clue_id, str(form.get("workstation", "")), str(form.get("note", "")))
-
-    await in_thread(work)
-    raise web.HTTPSeeOther(f"/office/clues/{clue_id}?done=forward")
+    station, note = str(form.get("workstation", "")), str(form.get("note", ""))
+    await act(request, lambda s: forwarding.forward_clue(s, viewer, gw.routing, clue_id, station, note), f"/office/clues/{clue_id}?done=forward")
 
 
 # ---- 附表1 ----------------------------------------------------------------------------------------------
@@ -58,12 +48,8 @@ async def forward(request: web.Request) -> web.StreamResponse:
 @auth.login_required
 async def table1_list(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return table1_form.table1_list(s, viewer, gw.routing)
-
-    return page(request, "table1_list.html.j2", title="协商议事活动开展情况表", nav="table1", rows=await in_thread(read))
+    rows = await read(request, lambda s: table1_form.table1_list(s, viewer, gw.routing))
+    return page(request, "table1_list.html.j2", title="协商议事活动开展情况表", nav="table1", rows=rows)
 
 
 def _form_page(request: web.Request, values: table1_form.FormValues, choices: list[tuple[str, str]],
@@ -82,18 +68,13 @@ def _may_file(viewer) -> None:  # type: ignore[no-untyped-def]
 
 @auth.login_required
 async def table1_new(request: web.Request) -> web.StreamResponse:
-    gw, viewer = request.app[GATEWAY], request[VIEWER]
+    viewer = request[VIEWER]
     _may_file(viewer)
     try:
         rows = max(table1_form.ROWS, min(int(request.query.get("rows", table1_form.ROWS)), table1_form.MAX_ROWS))
     except ValueError:
         rows = table1_form.ROWS
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return table1_form.candidates(s, viewer)
-
-    choices = await in_thread(read)
+    choices = await read(request, lambda s: table1_form.candidates(s, viewer))
     clue = request.query.get("clue", "")
     values = table1_form.blank(viewer, rows=rows, clue=clue if clue in {c for c, _ in choices} else "", today=today())
     return _form_page(request, values, choices, [])
@@ -104,13 +85,12 @@ async def table1_edit(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     _may_file(viewer)
 
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            detail = table1_form.table1_detail(s, viewer, gw.routing, request.match_info["consultation_id"])
-            choices = table1_form.candidates(s, viewer)
-            return table1_form.values_of(detail.doc, detail.consultation_id, choices), choices
+    def values_and_choices(s: Session) -> tuple[table1_form.FormValues, list[tuple[str, str]]]:
+        detail = table1_form.table1_detail(s, viewer, gw.routing, request.match_info["consultation_id"])
+        choices = table1_form.candidates(s, viewer)
+        return table1_form.values_of(detail.doc, detail.consultation_id, choices), choices
 
-    values, choices = await in_thread(read)
+    values, choices = await read(request, values_and_choices)
     return _form_page(request, table1_form.padded(values), choices, [])
 
 
@@ -125,11 +105,8 @@ async def table1_file(request: web.Request) -> web.StreamResponse:
 
     receipt, changed, errors = await in_thread(work)
     if errors or receipt is None:
-        def read():  # type: ignore[no-untyped-def]
-            with gw.uow.read_session() as s:
-                return table1_form.candidates(s, viewer)
-
-        return _form_page(request, values, await in_thread(read), errors, status=422)
+        choices = await read(request, lambda s: table1_form.candidates(s, viewer))
+        return _form_page(request, values, choices, errors, status=422)
     if changed and receipt.first_filing:
         gw.metrics.table1_received.labels("late" if receipt.late else "on_time").inc()
     done = "unchanged" if not changed else "filed" if receipt.revision == 1 else "revised"
@@ -139,12 +116,7 @@ async def table1_file(request: web.Request) -> web.StreamResponse:
 @auth.login_required
 async def table1_page(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return table1_form.table1_detail(s, viewer, gw.routing, request.match_info["consultation_id"])
-
-    detail = await in_thread(read)
+    detail = await read(request, lambda s: table1_form.table1_detail(s, viewer, gw.routing, request.match_info["consultation_id"]))
     return page(request, "table1.html.j2", title=f"情况表 {detail.consultation_id}", nav="table1", t=detail, hall=gw.settings.hall_name,
                 done=request.query.get("done", ""), due_text=table1_form.DUE_TEXT)
 
@@ -153,12 +125,11 @@ async def table1_page(request: web.Request) -> web.StreamResponse:
 async def table1_download(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
 
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            c = table1_form.consultation_of(s, viewer, request.match_info["consultation_id"])
-            return c.consultation_id, Table1.model_validate(c.document)
+    def filed(s: Session) -> tuple[str, Table1]:
+        c = table1_form.consultation_of(s, viewer, request.match_info["consultation_id"])
+        return c.consultation_id, Table1.model_validate(c.document)
 
-    consultation_id, doc = await in_thread(read)
+    consultation_id, doc = await read(request, filed)
     body = table1_filled(doc, gw.settings.hall_name)
     name = f"{gw.settings.hall_name}协商议事活动开展情况表-{doc.workstation}-{consultation_id}.xlsx"
     return web.Response(body=body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -172,22 +143,15 @@ async def table1_download(request: web.Request) -> web.StreamResponse:
 async def supervision_list(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     show = "all" if request.query.get("show") == "all" else "open"
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return supervision_board.board(s, viewer, gw.routing, gw.calendar, today(), show=show)
-
-    return page(request, "supervision.html.j2", title="督办事项", nav="supervision", board=await in_thread(read))
+    board = await read(request, lambda s: supervision_board.board(s, viewer, gw.routing, gw.calendar, today(), show=show))
+    return page(request, "supervision.html.j2", title="督办事项", nav="supervision", board=board)
 
 
 async def _entry_page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
-
-    def read():  # type: ignore[no-untyped-def]
-        with gw.uow.read_session() as s:
-            return supervision_board.entry_detail(s, viewer, gw.routing, gw.calendar, today(), request.match_info["supervision_id"])
-
-    return page(request, "supervision_entry.html.j2", status=status, title="督办事项", nav="supervision", e=await in_thread(read), error=error,
+    entry = await read(request, lambda s: supervision_board.entry_detail(s, viewer, gw.routing, gw.calendar, today(),
+                                                                         request.match_info["supervision_id"]))
+    return page(request, "supervision_entry.html.j2", status=status, title="督办事项", nav="supervision", e=entry, error=error,
                 done=request.query.get("done", ""))
 
 
@@ -201,13 +165,8 @@ async def supervision_update(request: web.Request) -> web.StreamResponse:
     gw, viewer = request.app[GATEWAY], request[VIEWER]
     sid = request.match_info["supervision_id"]
     form = await request.post()
-
-    def work() -> None:
-        with gw.uow.read_session() as s:
-            supervision_board.update_entry(gw.uow, s, viewer, sid, form)
-
-    try:
-        await in_thread(work)
+    try:  # update_entry reads with this session and writes through its own unit of work
+        await read(request, lambda s: supervision_board.update_entry(gw.uow, s, viewer, sid, form))
     except ValidationFailed as exc:
         return await _entry_page(request, error=exc.detail, status=422)
     raise web.HTTPSeeOther(f"/office/supervision/{sid}?done=saved")

@@ -1,45 +1,30 @@
 """The office pages' rules without a browser: who sees which clue, sessions, CSRF, throttling, the audit log (aiohttp's test client)."""
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from connectors.http import create_app
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.db.models import AuditEntry, Packet
 from gateway.delivery.acknowledge import packet_for_token
 from tests.helpers.office import PASSWORD, add, csrf_of, seed
+from tests.integration.office.client import run, seeded
 
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Iterator[Gateway]:
-    gateway = bootstrap(data_dir=tmp_path / "data")
-    seed(gateway)
-    add(gateway, "office1", "office")
-    add(gateway, "urban1", "committee", committee="urban")
+    gateway = seeded(tmp_path)
     add(gateway, "tian1", "committee", committee="proposals")
     add(gateway, "liyuan1", "workstation", workstation="梨园镇委员工作站")
     yield gateway
     gateway.close()
-
-
-Test = Callable[[TestClient[Any, Any]], Awaitable[None]]
-
-
-def run(gw: Gateway, test: Test) -> None:
-    async def main() -> None:
-        async with TestClient(TestServer(create_app(gw))) as client:
-            await test(client)
-
-    asyncio.run(main())
 
 
 async def login(client: TestClient[Any, Any], username: str, password: str = PASSWORD, *, next_: str = "/office/") -> ClientResponse:

@@ -1,62 +1,42 @@
 """季度议题 without a browser: office only, at most 5 preliminary then 2 final topics with a note, who and when, the deadline on the calendar."""
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from connectors.http import create_app
-from gateway.bootstrap import Gateway, bootstrap
+from gateway.bootstrap import Gateway
 from gateway.db.models import AuditEntry, QuarterTopic, Report
 from gateway.office import followup_views
 from gateway.office.quarter import deadline, deadline_state, quarter_of, shifted
 from gateway.workdays import WorkCalendar
-from tests.helpers.office import PASSWORD, _clue, add, csrf_of, seed
+from tests.helpers.office import _clue, add, csrf_of
+from tests.integration.office.client import login, run, seeded
+from tests.integration.office.client import post as client_post
 
 QUARTER = "2026-Q4"  # the seeded report's period (2026-11-16 to 22) falls in it
 
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Iterator[Gateway]:
-    gateway = bootstrap(data_dir=tmp_path / "data")
-    seed(gateway)
+    gateway = seeded(tmp_path)
     with gateway.uow.session_factory() as s:  # four more clues: seven to choose from
         report = s.scalar(select(Report))
         assert report is not None
         s.add_all([_clue(report, f"C-MORE-{n}", "urban", "consultation_topic", f"第{n}个备选议题", 5.0 - n, "梨园镇") for n in range(1, 5)])
         s.commit()
-    add(gateway, "office1", "office")
-    add(gateway, "urban1", "committee", committee="urban")
     add(gateway, "liyuan1", "workstation", workstation="梨园镇委员工作站")
     yield gateway
     gateway.close()
 
 
-def run(gw: Gateway, test: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with TestClient(TestServer(create_app(gw))) as client:
-            await test(client)
-
-    asyncio.run(main())
-
-
-async def login(client: TestClient[Any, Any], username: str) -> None:
-    token = csrf_of(await (await client.get("/office/login")).text())
-    answer = await client.post("/office/login", data={"_csrf": token, "username": username, "password": PASSWORD, "next": "/office/"},
-                               allow_redirects=False)
-    assert answer.status == 303
-
-
 async def post(client: TestClient[Any, Any], path: str, **data: str) -> tuple[int, str]:
-    token = csrf_of(await (await client.get(f"/office/quarters/{QUARTER}")).text())
-    answer = await client.post(path, data={"_csrf": token, **data})
-    return answer.status, await answer.text()
+    return await client_post(client, path, token_from=f"/office/quarters/{QUARTER}", **data)
 
 
 def test_only_the_office_sees_and_marks_the_quarter_s_topics(gw: Gateway) -> None:

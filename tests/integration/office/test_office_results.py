@@ -1,26 +1,25 @@
 """Results and their effect, /public/results, 月报 and the SLA board without a browser (aiohttp's test client)."""
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from connectors.http import create_app
 from contracts.consultations import Consultation as Table1
-from gateway.bootstrap import Gateway, bootstrap
+from gateway.bootstrap import Gateway
 from gateway.db.models import AuditEntry, Clue, Delivery, FeedbackPush, Packet, Report, ResultEvaluation, SyncRun, Topic, WorkOrder
 from gateway.loop.table1 import FileTable1, file_table1
 from gateway.loop.table2 import content_hash, feedback_document
-from tests.helpers.office import PASSWORD, add, csrf_of, seed
 from tests.helpers.scanner import findings_in
+from tests.integration.office.client import login, run, seeded
+from tests.integration.office.client import post as client_post
 
 MEMBERS = ["张振华", "刘秀英"]
 RESPONSIBLE = "赵立新"
@@ -61,33 +60,13 @@ def seed_results(gw: Gateway) -> list[str]:
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Iterator[Gateway]:
-    gateway = bootstrap(data_dir=tmp_path / "data")
-    seed(gateway)
-    add(gateway, "office1", "office")
-    add(gateway, "urban1", "committee", committee="urban")
+    gateway = seeded(tmp_path)
     yield gateway
     gateway.close()
 
 
-def run(gw: Gateway, test: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with TestClient(TestServer(create_app(gw))) as client:
-            await test(client)
-
-    asyncio.run(main())
-
-
-async def login(client: TestClient[Any, Any], username: str) -> None:
-    token = csrf_of(await (await client.get("/office/login")).text())
-    answer = await client.post("/office/login", data={"_csrf": token, "username": username, "password": PASSWORD, "next": "/office/"},
-                               allow_redirects=False)
-    assert answer.status == 303
-
-
 async def post(client: TestClient[Any, Any], path: str, **data: str) -> tuple[int, str]:
-    token = csrf_of(await (await client.get("/office/clues/C-URBAN-1")).text())
-    answer = await client.post(path, data={"_csrf": token, **data})
-    return answer.status, await answer.text()
+    return await client_post(client, path, token_from="/office/clues/C-URBAN-1", **data)
 
 
 def test_no_result_card_before_an_activity_and_no_evaluation_either(gw: Gateway) -> None:

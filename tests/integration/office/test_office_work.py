@@ -8,36 +8,32 @@ is on time and one filed on Sunday the 11th is late.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from connectors.http import create_app
-from gateway.bootstrap import Gateway, bootstrap
+from gateway.bootstrap import Gateway
 from gateway.db.models import AuditEntry, ClueForward, Consultation, ConsultationRevision, Supervision
 from contracts.consultations import SupervisionUpdate
 from gateway.loop.forms_xlsx import read_table1
 from gateway.loop.supervision import update_supervision
 from gateway.loop.table2 import monthly_summary
 from gateway.office import table1_form
-from tests.helpers.office import PASSWORD, add, csrf_of, seed
+from tests.helpers.office import add, csrf_of
+from tests.integration.office.client import Client, run, seeded
+from tests.integration.office.client import login as log_in
 
-Client = TestClient[Any, Any]
 LIYUAN = "梨园镇委员工作站"
 YONGSHUN = "永顺镇委员工作站"
 
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Iterator[Gateway]:
-    gateway = bootstrap(data_dir=tmp_path / "data")
-    seed(gateway)
-    add(gateway, "office1", "office")
-    add(gateway, "urban1", "committee", committee="urban")
+    gateway = seeded(tmp_path)
     add(gateway, "edu1", "committee", committee="education")
     add(gateway, "liyuan1", "workstation", workstation=LIYUAN)
     add(gateway, "yongshun1", "workstation", workstation=YONGSHUN)
@@ -58,20 +54,9 @@ def beijing(y: int, m: int, d: int, hour: int = 16) -> datetime:
     return datetime(y, m, d, hour - 8, 0, tzinfo=UTC)
 
 
-def run(gw: Gateway, test: Callable[[Client], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with TestClient(TestServer(create_app(gw))) as client:
-            await test(client)
-
-    asyncio.run(main())
-
-
 async def login(client: Client, username: str) -> None:
-    client.session.cookie_jar.clear()
-    token = csrf_of(await (await client.get("/office/login")).text())
-    answer = await client.post("/office/login", data={"_csrf": token, "username": username, "password": PASSWORD, "next": "/office/"},
-                               allow_redirects=False)
-    assert answer.status == 303
+    client.session.cookie_jar.clear()  # a new user, not one session carried over
+    await log_in(client, username)
 
 
 async def token(client: Client, path: str = "/office/") -> str:
