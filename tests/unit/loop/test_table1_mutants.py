@@ -116,6 +116,12 @@ def test_the_day_of_the_activity_is_its_date_or_else_the_end_of_the_period() -> 
     assert _doc(activity_date=None).day == date(2026, 11, 22)
 
 
+@pytest.mark.parametrize("workstation", ["梨园镇\n委员工作站", "梨园镇\t委员工作站", "梨园镇\u2028委员工作站", "梨园镇\x7f委员工作站"])
+def test_a_name_with_a_line_break_tab_or_control_character_is_refused_saying_why(workstation: str) -> None:
+    assert _refusal(workstation=workstation) == [
+        "Value error, must be one line: no line breaks, tabs or control characters (it is used in email subjects and file names)"]
+
+
 # ---- who files, for which committee, linking what -------------------------------------------------
 
 
