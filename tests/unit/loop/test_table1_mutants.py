@@ -1,5 +1,5 @@
 """Table 1 (附表1), exactly: what the contract refuses, who may file it, what it may link to, and what filing, re-filing
-and revising store (mutmut's survivors of contracts/consultations.py and of _committee, _check_links, file_table1).
+and revising store (mutmut's survivors of contracts/consultations.py and of _committee, _check_links, file_table1, _file_table1).
 
 Dates are counted by hand on the 2026 calendar: 2026-11-17 is a Tuesday, so its 3 working days end on Friday
 2026-11-20; 60 days after it is 2027-01-16, 90 days 2027-02-15.
