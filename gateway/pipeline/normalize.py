@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from pydantic import TypeAdapter
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from contracts import WorkOrderRecord
-from gateway.db.rows import insert_returning_ids, insert_rows
+from gateway.db.rows import insert_returning_ids, insert_rows, update_rows
 from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
 from gateway.queues import ROUTE, for_kind
 from gateway.pipeline.classifier import CategoryClassifier
@@ -383,18 +383,21 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
                 {**_row(latest[t], issued_at, keep_status=False, caller_key=None, minhash=minhash[t]), "ticket_no": t, "first_seen_at": now}
                 for t in new])
             ids_by_ticket = dict(zip(new, ids))
-        updates = [{**_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key, minhash=minhash[t]), "_id": pk}
-                   for t, (pk, at, key) in known.items() if t not in stale]
-        if updates:
-            connection.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+        # A row that keeps its status (a newer report set it) has fewer columns than one that takes this report's: one
+        # update per set of columns (a single executemany takes the first row's columns for all of them).
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for t, (pk, at, key) in known.items():
+            if t not in stale:
+                row = {"id": pk, **_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key, minhash=minhash[t])}
+                updates.setdefault(tuple(row), []).append(row)
+        for rows in updates.values():
+            update_rows(connection, table, rows)
         ids_by_ticket.update({t: pk for t, (pk, _, _) in known.items()})
         # Its appearance holds the index of the text kept (the last) and of the ticket's first record, whichever chunk came first:
         # routing takes work orders in the order of their first records, so the outcome does not depend on that.
-        moved = [{"_id": here[pk][0], "_index": max(here[pk][1], last_index[t]), "_first": min(here[pk][2], first_index[t])}
-                 for t, (pk, _, _) in known.items() if pk in here and (t not in stale or first_index[t] < here[pk][2])]
-        if moved:
-            connection.execute(update(appearances_table).where(appearances_table.c.id == bindparam("_id"))
-                               .values(content_index=bindparam("_index"), record_index=bindparam("_first")), moved)
+        update_rows(connection, appearances_table, [
+            {"id": here[pk][0], "content_index": max(here[pk][1], last_index[t]), "record_index": min(here[pk][2], first_index[t])}
+            for t, (pk, _, _) in known.items() if pk in here and (t not in stale or first_index[t] < here[pk][2])])
         appearances = []
         for t in tickets:
             pk = ids_by_ticket[t]

@@ -243,3 +243,24 @@ def test_the_same_report_gives_the_same_issues_topics_and_clues_whichever_chunk_
     assert first["T-01"] == 1 and first["T-09"] == 9  # the ticket's first record, though the last chunk was normalized first
     assert issues["T-00"] == ("T-00", "T-02", "T-04", "T-06", "T-08") and issues["T-01"] == ("T-01", "T-03", "T-05", "T-07", "T-09")
     assert clues and all(count >= 1 for _, count, _ in clues)
+
+
+def test_a_chunk_where_one_work_order_keeps_its_newer_status_and_another_takes_this_reports_updates_both(gw: Gateway) -> None:
+    # T-A and T-B arrive first in a report issued on 11-20 (status 已受理); T-A again in one issued on 11-25 (已办结);
+    # then a report issued on 11-22 carries both (处理中): T-A keeps 11-25's 已办结, T-B takes 11-22's 处理中.
+    from gateway.db.models import WorkOrder
+
+    def push(report_id: str, issued: str, tickets: list[str], status: str) -> None:
+        data = weekly(report_id, [record(t, status=status, content=f"{t}号楼下水道堵塞，污水外溢。") for t in tickets])
+        data["issued_at"] = f"2026-11-{issued}T08:00:00+08:00"
+        handle_receive_report(ReceiveReport(CLIENT_KEY_ID, data, signature=f"sig-{report_id}"), gw.uow())
+        with gw.uow.read_session() as session:
+            pk = session.scalar(select(Report.id).where(Report.report_id == report_id))
+        _run(gw, pk, NORMALIZE)
+
+    push("R-1120", "20", ["T-A", "T-B"], "已受理")
+    push("R-1125", "25", ["T-A"], "已办结")
+    for order in (["T-A", "T-B"], ["T-B", "T-A"]):  # whichever comes first in the chunk
+        push(f"R-1122-{order[0]}", "22", order, "处理中")
+        with gw.uow.read_session() as session:
+            assert dict(session.execute(select(WorkOrder.ticket_no, WorkOrder.status)).all()) == {"T-A": "closed", "T-B": "processing"}
