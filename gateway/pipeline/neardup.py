@@ -79,22 +79,18 @@ class MinHasher:
         return result
 
     def band_keys(self, signature: np.ndarray) -> list[str]:
-        view = signature.reshape(self.bands, self.rows)
-        return [f"{i:02d}" + hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest() for i, row in enumerate(view)]
+        return [f"{i:02d}" + digest.hex() for i, digest in enumerate(self._band_digests(signature))]
+
+    def _band_digests(self, signature: np.ndarray) -> list[bytes]:
+        """What the persistent index keys a band by: blake2b-64 of its rows."""
+        return [hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in signature.reshape(self.bands, self.rows)]
 
     def pack(self, texts: list[str]) -> list[bytes]:
         """Signature and band keys of each text as stored with its work order: b"" for a text without letters.
 
         Normalization packs (a chunk at a time, on any worker); routing, the one ordered stage, unpacks.
         """
-        packed = []
-        for sig in self.signatures(texts):
-            if sig is None:
-                packed.append(b"")
-                continue
-            view = sig.reshape(self.bands, self.rows)
-            packed.append(sig.tobytes() + b"".join(hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in view))
-        return packed
+        return [b"" if sig is None else sig.tobytes() + b"".join(self._band_digests(sig)) for sig in self.signatures(texts)]
 
     def unpack(self, packed: bytes) -> tuple[np.ndarray, list[str]] | None:
         """(signature, band keys) of a packed value, None for a text without letters; the same as signatures() and band_keys()."""
@@ -139,20 +135,15 @@ HASHER = MinHasher()  # the one all stages use: its signatures and band keys are
 
 
 def _signed(orders: list[OrderText], hasher: MinHasher) -> tuple[list[tuple[OrderText, np.ndarray]], dict[int, list[str]]]:
-    """Each order's signature and band keys: unpacked where normalization stored them, computed for the others."""
-    stored = {o.id: hasher.unpack(o.minhash) for o in orders if o.minhash is not None}
+    """Each order's signature and band keys: as normalization stored them, packed here for orders stored before it did."""
     missing = [o for o in orders if o.minhash is None]
-    computed = {o.id: sig for o, sig in zip(missing, hasher.signatures([o.content for o in missing]))}
+    computed = dict(zip((o.id for o in missing), hasher.pack([o.content for o in missing])))
     pending, keys = [], {}
     for o in orders:
-        if o.id in stored:
-            signed = stored[o.id]
-            if signed is not None:
-                pending.append((o, signed[0]))
-                keys[o.id] = signed[1]
-        elif (sig := computed[o.id]) is not None:
-            pending.append((o, sig))
-            keys[o.id] = hasher.band_keys(sig)
+        signed = hasher.unpack(o.minhash if o.minhash is not None else computed[o.id])
+        if signed is not None:
+            pending.append((o, signed[0]))
+            keys[o.id] = signed[1]
     return pending, keys
 
 
