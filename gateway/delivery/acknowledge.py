@@ -110,7 +110,7 @@ def acknowledge_packet(session: "Session", packet_id: str, *, confirm: bool, by:
 
     from gateway.db.models import AuditEntry, Packet
 
-    packet = session.scalar(select(Packet).where(Packet.packet_id == packet_id).with_for_update())
+    packet = session.scalar(select(Packet).where(Packet.packet_id == packet_id).with_for_update(key_share=True))
     if packet is None:  # signed by us but gone: treat like a forged link, say nothing more
         raise TokenError("forged", "this link is not one the gateway made")
     first = confirm and packet.acknowledged_at is None

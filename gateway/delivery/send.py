@@ -152,7 +152,7 @@ def handle_deliver_packet(
 def _finish_report_if_complete(session: Session, report_pk: int) -> ReportTimes | None:
     # Lock the report first: two workers finishing the last two packets at once
     # would otherwise each see the other's packet still pending.
-    report = session.get(Report, report_pk, with_for_update=True)
+    report = session.get(Report, report_pk, with_for_update={"key_share": True})
     session.flush()
     open_packets = session.scalar(
         select(func.count()).select_from(Packet).where(Packet.report_pk == report_pk, Packet.state == "pending")

@@ -56,7 +56,7 @@ def update_supervision(uow: UnitOfWork, supervision_id: str, update: Supervision
 
 
 def _update_supervision(session: Session, supervision_id: str, update: SupervisionUpdate, *, workstation_of_client: str | None) -> dict[str, Any]:
-    s = session.scalar(select(Supervision).where(Supervision.supervision_id == supervision_id).with_for_update())
+    s = session.scalar(select(Supervision).where(Supervision.supervision_id == supervision_id).with_for_update(key_share=True))
     owner = session.scalar(select(Consultation.workstation).where(Consultation.id == s.consultation_pk)) if s else None
     if s is None or (workstation_of_client is not None and owner != workstation_of_client):
         raise NotFound(f"no supervision entry {supervision_id!r} for this key")

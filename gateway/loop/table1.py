@@ -105,7 +105,7 @@ def _file_table1(session: Session, cmd: FileTable1, *, routing: RoutingConfig, c
     key = doc.activity_id or f"{day.isoformat()}|{doc.topic}"
     document = doc.model_dump(mode="json")
 
-    c = session.scalar(select(Consultation).where(Consultation.workstation == doc.workstation, Consultation.activity_key == key).with_for_update())
+    c = session.scalar(select(Consultation).where(Consultation.workstation == doc.workstation, Consultation.activity_key == key).with_for_update(key_share=True))
     if c is not None and c.document == document:
         items = session.scalar(select(func.count()).select_from(ConsultationItem).where(ConsultationItem.consultation_pk == c.id)) or 0
         ids = list(session.scalars(select(Supervision.supervision_id).where(Supervision.consultation_pk == c.id, Supervision.state != "withdrawn").order_by(Supervision.item_seq)))

@@ -7,6 +7,7 @@ import multiprocessing
 import pickle
 import re
 import threading
+import time
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -327,6 +328,7 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
 
     The chunk that completes the report moves it on to routing.
     """
+    started = time.perf_counter()
     with uow:
         summary = NormalizeSummary()
         chunk = uow.session.scalar(select(ReportChunk).where(ReportChunk.report_pk == report_pk, ReportChunk.seq == seq))
@@ -416,8 +418,10 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         if not keep_raw:
             chunk.records = None
         summary.unmapped, summary.inferred = unmapped, inferred
-        # Lock the report: two workers finishing its last two chunks must not both miss the end.
-        report = uow.session.get(Report, report_pk, with_for_update=True, populate_existing=True)
+        # Lock the report: two workers finishing its last two chunks must not both miss the end. FOR NO KEY UPDATE:
+        # the appearances' foreign keys hold KEY SHARE locks on it, which FOR UPDATE would wait for (two workers
+        # normalizing chunks of one report deadlocked that way, and the loser's chunk waited for the retry).
+        report = uow.session.get(Report, report_pk, with_for_update={"key_share": True}, populate_existing=True)
         assert report is not None
         report.chunks_normalized += 1
         report.categories_unmapped += unmapped
@@ -426,6 +430,8 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
             report.state = "normalized"
             report.normalized_at = utcnow()
             uow.emit(for_kind(ROUTE, report.kind), str(report.id), report_pk=report.id)
+        report_id = report.report_id
         uow.mark_done(outbox_id)
         uow.commit()
-        return summary
+    log.info("chunk %d normalized: %d record(s) in %.2f s", seq, len(latest), time.perf_counter() - started, extra={"report_id": report_id})
+    return summary

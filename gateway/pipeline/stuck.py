@@ -29,7 +29,7 @@ def is_transient(exc: BaseException) -> bool:
 def record_failure(uow: UnitOfWork, report_pk: int, reason: str, *, attempts: int) -> Report | None:
     """One more failure of the report's step; the report, set aside, when this was the last attempt (else None)."""
     with uow:
-        report = uow.session.get(Report, report_pk, with_for_update=True)
+        report = uow.session.get(Report, report_pk, with_for_update={"key_share": True})
         if report is None or report.state == STUCK:
             uow.commit()
             return None

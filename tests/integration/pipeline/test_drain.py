@@ -264,3 +264,41 @@ def test_a_chunk_where_one_work_order_keeps_its_newer_status_and_another_takes_t
         push(f"R-1122-{order[0]}", "22", order, "处理中")
         with gw.uow.read_session() as session:
             assert dict(session.execute(select(WorkOrder.ticket_no, WorkOrder.status)).all()) == {"T-A": "closed", "T-B": "processing"}
+
+
+def test_a_chunk_finishes_while_another_workers_chunk_of_the_same_report_holds_its_foreign_key_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two workers normalizing chunks of one report on PostgreSQL: each chunk's appearances reference the report, so
+    # each transaction holds a KEY SHARE lock on its row (the foreign key check) until it commits. A chunk that then
+    # locked the report FOR UPDATE waited for the other's, and two of them deadlocked (the loser's chunk went back
+    # to the queue for a retry). Here the other worker is a connection holding that same lock; lock_timeout turns a
+    # wait into an error instead of a hang.
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    import gateway.intake.receive
+    from tests.helpers.services import postgres_database
+
+    monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 2)
+    with postgres_database() as url:
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{make_url(url).database}" SET lock_timeout = \'5s\'')
+        gateway = bootstrap(data_dir=tmp_path, database_url=url)
+        try:
+            pk = _receive(gateway, "R-LOCK", n=4)
+            steps = _steps(gateway, pk, (NORMALIZE,))
+            assert len(steps) == 2
+            with psycopg.connect(dsn) as other:
+                other.execute("SELECT id FROM reports WHERE id = %s FOR KEY SHARE", (pk,))
+                handlers = gateway.stages.handlers()
+                outbox_id, actor, payload = steps[0]
+                handlers[actor](outbox_id=outbox_id, **payload)  # raised LockNotAvailable with FOR UPDATE
+                other.rollback()
+            outbox_id, actor, payload = steps[1]
+            handlers[actor](outbox_id=outbox_id, **payload)
+            with gateway.uow.read_session() as session:
+                assert session.scalar(select(Report.chunks_normalized).where(Report.id == pk)) == 2
+                assert session.scalar(select(Report.state).where(Report.id == pk)) == "normalized"
+        finally:
+            gateway.close()
