@@ -433,5 +433,5 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         report_id = report.report_id
         uow.mark_done(outbox_id)
         uow.commit()
-    log.info("chunk %d normalized: %d record(s) in %.2f s", seq, len(latest), time.perf_counter() - started, extra={"report_id": report_id})
+    log.info("chunk %d normalized: %d work order(s) in %.2f s", seq, len(latest), time.perf_counter() - started, extra={"report_id": report_id})
     return summary
