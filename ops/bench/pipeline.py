@@ -124,6 +124,8 @@ def run_distributed(n: int, database_url: str, broker_url: str, workers: int, qu
         settings = {"data_dir": str(Path(tmp) / "gw"), "database_url": database_url, "broker_url": broker_url, "queue_prefix": prefix}
         gateway = bootstrap(**settings)
         env = gateway_env(**settings)
+        if log_dir:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
         logs = [open(Path(log_dir) / f"worker-{workers}-{i}.log", "wb") if log_dir else subprocess.DEVNULL for i in range(workers)]
         procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--threads", "1"], env=env, cwd=tmp,
                                   stdout=log, stderr=subprocess.STDOUT) for log in logs]
@@ -179,7 +181,7 @@ def main() -> int:
                 process.join()
                 print(json.dumps({**result, "records_per_s": round(n / result["total"])}, ensure_ascii=False), flush=True)
         return 0
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a log file gets the whole table
     table = Table(title="pipeline: synthetic monthly report, end to end, one process")
     for col in ("records", "intake s", "normalize s", "route s", "total s", "records/s", "÷ orjson parse", "÷ datasketch MinHash", "issues", "clues", "excluded", "peak RSS MB"):
         table.add_column(col)
