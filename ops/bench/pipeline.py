@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """Pipeline benchmark: a synthetic monthly report processed end to end on the embedded default.
 
-    .venv/bin/python ops/bench/pipeline.py --sizes 10000 100000 [--postgres]
+    .venv/bin/python ops/bench/pipeline.py --sizes 10000 100000 [--database-url URL [--broker-url URL --workers 1 2 4]]
 
-For each size, in a fresh process (so peak RSS is that size's own): generate a
-monthly report file (.jsonl; realistic Chinese complaint texts from the demo
-generator, 20% near-duplicates of hot topics, ~5% excluded, PII in ~30%), then
-time: read + validate + store (the importer and intake), normalize (NFKC,
-OpenCC, taxonomy, gazetteer, masking, screening, one row per ticket), route
-(committee per work order, near-duplicate issues with the persistent MinHash
-index, topics, clues), each committed. Baselines in the same process: parsing
-the same file with orjson, and a straightforward datasketch MinHash per record
-(`pip install -e .[bench]`). Prints records/s, ratios and peak RSS.
+For each size, each part in a fresh process of its own: generate a monthly
+report file (.jsonl; realistic Chinese complaint texts from the demo generator,
+20% near-duplicates of hot topics, ~5% excluded, PII in ~30%); the baselines on
+that file (parsing it with orjson, and a straightforward datasketch MinHash per
+record; `pip install -e .[bench]`); then the gateway, timing read + validate +
+store (the importer and intake), normalize (NFKC, OpenCC, taxonomy, gazetteer,
+masking, screening, one row per ticket), route (committee per work order,
+near-duplicate issues with the persistent MinHash index, topics, clues), each
+committed. Prints records/s, ratios, and the peak RSS of the gateway's process,
+of its largest normalization helper process and of the generator, apart.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -38,7 +40,45 @@ def make_file(path: Path, n: int) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def make_file_apart(path: Path, n: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    make_file(path, n)
+    queue.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+def baselines(data: Path, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The same file parsed with orjson, and a straightforward datasketch MinHash per record: in a process of their own."""
+    import orjson
+    from datasketch import MinHash
+
+    content = data.read_bytes()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    for line in content.splitlines():
+        if line:
+            orjson.loads(line)
+    timings["baseline_orjson_parse"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for line in content.splitlines():
+        if line:
+            text = orjson.loads(line)["content"]
+            m = MinHash(num_perm=64)
+            m.update_batch([text[i:i + 3].encode("utf-8") for i in range(max(1, len(text) - 2))])
+    timings["baseline_datasketch_minhash"] = time.perf_counter() - started
+    queue.put(timings)
+
+
+def in_process(target: Any, *args: Any) -> Any:
+    """Run target(*args, queue) in a fresh spawned process and return what it put on the queue."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=target, args=(*args, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def run_size(n: int, database_url: str | None, data: Path, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The gateway alone in this process: its peak RSS is the gateway's (the file was made, and the baselines run, elsewhere)."""
     from gateway.bootstrap import bootstrap
     from gateway.intake.file_import import FileMeta, import_file
     from gateway.intake.receive import CHUNK_SIZE
@@ -46,29 +86,8 @@ def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> 
     from gateway.pipeline.route import handle_route_report
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / f"月报_BENCH-{n}_2026-11-01_2026-11-30.jsonl"
-        make_file(data, n)
         content = data.read_bytes()
         timings: dict[str, float] = {}
-
-        started = time.perf_counter()
-        import orjson
-
-        for line in content.splitlines():
-            if line:
-                orjson.loads(line)
-        timings["baseline_orjson_parse"] = time.perf_counter() - started
-
-        from datasketch import MinHash
-
-        started = time.perf_counter()
-        for line in content.splitlines():
-            if line:
-                text = orjson.loads(line)["content"]
-                m = MinHash(num_perm=64)
-                m.update_batch([text[i:i + 3].encode("utf-8") for i in range(max(1, len(text) - 2))])
-        timings["baseline_datasketch_minhash"] = time.perf_counter() - started
-
         settings = {"data_dir": Path(tmp) / "gw"}
         if database_url:
             settings["database_url"] = database_url
@@ -98,7 +117,8 @@ def run_size(n: int, database_url: str | None, queue: multiprocessing.Queue) -> 
         finally:
             gateway.close()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        queue.put({"n": n, "timings": timings, "excluded": excluded, "issues": issues, "clues": clues, "peak_rss_mb": peak_mb})
+        helper_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest normalization helper's peak
+        queue.put({"n": n, "timings": timings, "excluded": excluded, "issues": issues, "clues": clues, "peak_rss_mb": peak_mb, "helper_rss_mb": helper_mb})
 
 
 def run_distributed(n: int, database_url: str, broker_url: str, workers: int, queue: multiprocessing.Queue,  # type: ignore[type-arg]
@@ -183,16 +203,18 @@ def main() -> int:
         return 0
     console = Console(width=None if sys.stdout.isatty() else 160)  # a log file gets the whole table
     table = Table(title="pipeline: synthetic monthly report, end to end, one process")
-    for col in ("records", "intake s", "normalize s", "route s", "total s", "records/s", "÷ orjson parse", "÷ datasketch MinHash", "issues", "clues", "excluded", "peak RSS MB"):
+    for col in ("records", "intake s", "normalize s", "route s", "total s", "records/s", "÷ orjson parse", "÷ datasketch MinHash", "issues", "clues", "excluded",
+                "gateway peak RSS MB", "+ largest helper MB", "generator MB"):
         table.add_column(col)
-    ctx = multiprocessing.get_context("spawn")
     for n in args.sizes:
-        with console.status(f"{n} records …"):
-            queue = ctx.Queue()
-            process = ctx.Process(target=run_size, args=(n, args.database_url, queue))
-            process.start()
-            result = queue.get()
-            process.join()
+        with console.status(f"{n:,} records: making the file …") as status, tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / f"月报_BENCH-{n}_2026-11-01_2026-11-30.jsonl"
+            generator_mb = in_process(make_file_apart, data, n)
+            status.update(f"{n:,} records: the baselines …")
+            base = in_process(baselines, data)
+            status.update(f"{n:,} records: the gateway …")
+            result = in_process(run_size, n, args.database_url, data)
+        result["timings"].update(base)
         t = result["timings"]
         total = t["intake"] + t["normalize"] + t["route"]
         rate = n / total
@@ -200,6 +222,7 @@ def main() -> int:
             f"{n:,}", f"{t['intake']:.1f}", f"{t['normalize']:.1f}", f"{t['route']:.1f}", f"{total:.1f}", f"{rate:,.0f}",
             f"{t['baseline_orjson_parse'] / total:.3f}", f"{t['baseline_datasketch_minhash'] / total:.2f}",
             str(result["issues"]), str(result["clues"]), str(result["excluded"]), f"{result['peak_rss_mb']:.0f}",
+            f"{result['helper_rss_mb']:.0f}", f"{generator_mb:.0f}",
         )
         console.print(f"{n:,}: {json.dumps(t)}")
     console.print(table)
