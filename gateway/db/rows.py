@@ -25,7 +25,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, and_, bindparam, text, update
+from sqlalchemy import Column, Connection, Table, text
 from sqlalchemy.exc import DBAPIError
 
 _Plan = tuple[str, list[str], list[Column[Any]], list[Callable[[Any], Any] | None], str]
@@ -102,6 +102,12 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if not rows:
         return
     sql, keys, defaulted, processors, copy = _plan(connection, table, tuple(rows[0]), into)
+    _execute_many(connection, sql, _converted(rows, keys, defaulted, processors), copy=copy if connection.dialect.name == "postgresql" else None)
+
+
+def _converted(rows: Sequence[dict[str, Any]], keys: Sequence[str], defaulted: Sequence[Column[Any]],
+               processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
+    """Each row's values of `keys` (then the defaulted columns'), each through its column type's bind conversion."""
     converting = [(i, p) for i, p in enumerate(processors) if p is not None]
     shared: dict[tuple[int, int], Any] = {}  # (column, id(value)) → converted: a timestamp given to every row is converted once
     params = []
@@ -121,9 +127,14 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
                 shared[key] = convert(value)
             values[i] = shared[key]
         params.append(tuple(values))
+    return params
+
+
+def _execute_many(connection: Connection, sql: str, params: list[tuple[Any, ...]], *, copy: str | None = None) -> None:
+    """The driver's executemany of `sql`, or (`copy`, PostgreSQL) the rows by COPY, on the connection's cursor."""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if connection.dialect.name == "postgresql":
+        if copy is not None:
             # COPY: the rows as data, one round trip, nothing to parse per row (psycopg's executemany costs twice the CPU here).
             sql = copy
             with cursor.copy(copy) as out:
@@ -163,18 +174,23 @@ def update_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         return
     where = dict(where or {})
     values = [k for k in rows[0] if k not in keys]
-    if connection.dialect.name != "postgresql":
-        condition = and_(*(table.c[k] == bindparam(f"_k_{k}") for k in keys), *(table.c[k] == v for k, v in where.items()))
-        connection.execute(update(table).where(condition).values({v: bindparam(f"_v_{v}") for v in values}),
-                           [{**{f"_k_{k}": row[k] for k in keys}, **{f"_v_{v}": row[v] for v in values}} for row in rows])
-        return
     stamped = {c.key: (c.onupdate.arg(None) if c.onupdate.is_callable else c.onupdate.arg)  # type: ignore[union-attr]
                for c in table.columns if c.onupdate is not None and c.key not in rows[0]}
     if stamped:
         rows, values = [{**row, **stamped} for row in rows], [*values, *stamped]
     quote = connection.dialect.identifier_preparer.quote
-    target, name = connection.dialect.identifier_preparer.format_table(table), f"_update_rows_{next(_scratch)}"
+    target = connection.dialect.identifier_preparer.format_table(table)
     column = {k: quote(table.c[k].name) for k in [*keys, *values, *where]}
+    if connection.dialect.name != "postgresql":
+        # One short UPDATE by the driver's executemany, the values through their types' conversions (as insert_rows).
+        ordered = [*values, *keys]
+        sql = (f"UPDATE {target} SET {', '.join(f'{column[v]} = ?' for v in values)} "
+               f"WHERE {' AND '.join(f'{column[k]} = ?' for k in [*keys, *where])}")
+        fixed = _converted([where], list(where), (), [table.c[k].type._cached_bind_processor(connection.dialect) for k in where])[0]
+        params = _converted(rows, ordered, (), [table.c[k].type._cached_bind_processor(connection.dialect) for k in ordered])
+        _execute_many(connection, sql, [row + fixed for row in params] if fixed else params)
+        return
+    name = f"_update_rows_{next(_scratch)}"
     connection.execute(text(f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS "
                             f"SELECT {', '.join(column[k] for k in [*keys, *values])} FROM {target} WITH NO DATA"))
     insert_rows(connection, table, rows, into=name)

@@ -41,6 +41,7 @@ class MinHasher:
         self.a = rng.integers(1, PRIME, size=num_perm, dtype=np.uint64)
         self.b = rng.integers(0, PRIME, size=num_perm, dtype=np.uint64)
         self.num_perm, self.bands, self.rows = num_perm, bands, num_perm // bands
+        self._band_prefixes = [f"{i:02d}" for i in range(bands)]  # a band key: its number, then the digest of its rows
 
     def signature(self, text: str) -> np.ndarray | None:
         return self.signatures([text])[0]
@@ -80,7 +81,7 @@ class MinHasher:
         return result
 
     def band_keys(self, signature: np.ndarray) -> list[str]:
-        return [f"{i:02d}" + digest.hex() for i, digest in enumerate(self._band_digests(signature))]
+        return [prefix + digest.hex() for prefix, digest in zip(self._band_prefixes, self._band_digests(signature))]
 
     def _band_digests(self, signature: np.ndarray) -> list[bytes]:
         """What the persistent index keys a band by: blake2b-64 of its rows."""
@@ -101,7 +102,7 @@ class MinHasher:
         if len(packed) != size + self.bands * 8:
             raise ValueError(f"a packed MinHash of {len(packed)} bytes; this hasher packs {size + self.bands * 8}")
         digests = packed[size:].hex()
-        return np.frombuffer(packed[:size], dtype=np.uint64), [f"{i:02d}" + digests[16 * i:16 * i + 16] for i in range(self.bands)]
+        return np.frombuffer(packed[:size], dtype=np.uint64), [prefix + digests[16 * i:16 * i + 16] for i, prefix in enumerate(self._band_prefixes)]
 
     @staticmethod
     def similarity(a: np.ndarray, b: np.ndarray) -> float:
