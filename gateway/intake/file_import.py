@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gateway.db.models import ImportedFile
 from gateway.errors import ValidationFailed
@@ -42,6 +43,13 @@ def meta_from_name(path: Path) -> FileMeta:
     return FileMeta(kind=KINDS[m["kind"]], report_id=m["report_id"], period_start=m["start"], period_end=m["end"])
 
 
+def _stream_digest(content: bytes, envelope: dict[str, Any]) -> str:
+    """The body digest of a streamed file's report: the file's bytes, then its envelope (without a copy of the bytes)."""
+    digest = hashlib.sha256(content)
+    digest.update(json.dumps(envelope, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def import_file(uow_factory: UnitOfWorkFactory, content: bytes, filename: str, meta: FileMeta, *, client_id: str, source: str, partial: bool = False,
                 columns: ColumnNames = BUILTIN) -> FileOutcome:
     """Store the report in a file once; the same content again is recognised by its hash."""
@@ -59,7 +67,7 @@ def import_file(uow_factory: UnitOfWorkFactory, content: bytes, filename: str, m
             envelope = {"report_id": meta.report_id, "kind": meta.kind,
                         **({"period": {"start": meta.period_start, "end": meta.period_end}} if meta.period_start or meta.period_end else {})}
             received = store_stream(uow.session, client_id=client_id, source=source, envelope=envelope, records=iter_records(content, filename, columns),
-                                    digest=hashlib.sha256(content + json.dumps(envelope, sort_keys=True).encode()).hexdigest(), partial=partial)
+                                    digest=_stream_digest(content, envelope), partial=partial)
         uow.session.add(ImportedFile(sha256=digest, filename=filename[:500], source=source, report_id=received.receipt.report_id))
         uow.commit()
         return FileOutcome(digest, received)

@@ -7,6 +7,7 @@ that a bad one is reported where the office can find it.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -217,7 +218,7 @@ def header_mapping(content: bytes, filename: str, columns: ColumnNames = BUILTIN
         names = {i: str(cells[i]).strip() for i in range(len(cells)) if _text(cells[i]) is not None}
         return {names[i]: field for i, field in mapping.items() if i in names}, [name for i, name in names.items() if i not in mapping]
     if suffix == ".jsonl":
-        line = next((line for line in io.StringIO(decode_text(content)) if line.strip()), "{}")
+        line = next((line for line in text_lines(content) if line.strip()), "{}")
         try:
             first = json.loads(line)
         except (ValueError, RecursionError):
@@ -236,13 +237,36 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
 
 def decode_text(content: bytes) -> str:
     """UTF-8 (with or without BOM), else GB18030, as Chinese office software writes."""
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    return content.decode(text_encoding(content))
+
+
+_STEP = 1 << 20
+
+
+def text_encoding(content: bytes) -> str:
+    """"utf-8-sig" or "gb18030", as decode_text decodes `content`, found a megabyte at a time without keeping the text."""
+    view = memoryview(content)
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return content.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise ValidationFailed("the file is neither UTF-8 nor GB18030 text", errors=[{"loc": ["file"], "msg": "unknown encoding"}]) from exc
+            for start in range(0, len(view), _STEP):
+                decoder.decode(view[start:start + _STEP])
+            decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise ValidationFailed("the file is neither UTF-8 nor GB18030 text", errors=[{"loc": ["file"], "msg": "unknown encoding"}])
+
+
+def text_lines(content: bytes) -> Iterator[str]:
+    """The lines of a text file (split at each line feed, as io.StringIO splits decode_text's text), decoded one at a time.
+
+    A .jsonl month of a million work orders is 540 MB of UTF-8; as one str in a StringIO it took 2.4 GB more.
+    Neither encoding has a byte 0x0A inside a character, so splitting the bytes splits the text.
+    """
+    encoding = text_encoding(content)
+    for number, line in enumerate(io.BytesIO(content)):  # shares content's bytes, no copy
+        yield line.decode(encoding if number == 0 else "utf-8" if encoding == "utf-8-sig" else encoding)
 
 
 def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
@@ -252,7 +276,7 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
 
 
 def _jsonl(content: bytes, columns: ColumnNames) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(io.StringIO(decode_text(content)), start=1):
+    for number, line in enumerate(text_lines(content), start=1):
         if not line.strip():
             continue
         try:
