@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Select, bindparam, select, text, update
+from sqlalchemy import Select, String, any_, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -142,9 +143,14 @@ HASHER = MinHasher()  # the one all stages use: its signatures and band keys are
 ANALYZE_AFTER_BANDS = 10_000
 
 
-def band_lookup(bands: list[str]) -> Select[tuple[str, int]]:
-    """The issues that have any of these bands."""
-    return select(IssueBand.band, IssueBand.issue_pk).where(IssueBand.band.in_(bands))
+def band_lookup(bands: list[str], dialect: str) -> Select[tuple[str, int]]:
+    """The issues that have any of these bands.
+
+    PostgreSQL: `band = ANY(:array)`, one parameter, so psycopg keeps the statement prepared; an IN of 2,000
+    placeholders was rendered and parsed anew for every look-up (over half their time in py-spy). Same plan either way.
+    """
+    wanted = IssueBand.band == any_(bindparam("bands", bands, type_=ARRAY(String))) if dialect == "postgresql" else IssueBand.band.in_(bands)
+    return select(IssueBand.band, IssueBand.issue_pk).where(wanted)
 
 
 def _add_bands(connection: Connection, rows: list[dict[str, object]]) -> None:
@@ -179,7 +185,7 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
     band_to: dict[str, set[int]] = {}
     connection = session.connection()
     for i in range(0, len(wanted), 2000):
-        for band, issue_pk in connection.execute(band_lookup(wanted[i:i + 2000])):
+        for band, issue_pk in connection.execute(band_lookup(wanted[i:i + 2000], connection.dialect.name)):
             band_to.setdefault(band, set()).add(issue_pk)
     existing = list({pk for pks in band_to.values() for pk in pks})
     candidates: dict[int, _Candidate] = {}

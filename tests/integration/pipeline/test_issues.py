@@ -141,8 +141,8 @@ def test_the_band_look_up_is_planned_for_the_rows_it_finds_after_a_table_analyse
                 added = connection.scalar(text("SELECT count(*) FROM issue_bands"))
                 assert len(set(issues.values())) == len(orders) and added >= ANALYZE_AFTER_BANDS  # every order founded an issue
                 wanted = [band for (band,) in connection.execute(text("SELECT band FROM issue_bands ORDER BY band LIMIT 500"))]
-                statement = band_lookup(wanted).compile(connection, compile_kwargs={"literal_binds": True})
-                plan = connection.scalars(text(f"EXPLAIN {statement}")).first()
+                statement = band_lookup(wanted, "postgresql").compile(connection)
+                plan = connection.exec_driver_sql(f"EXPLAIN {statement}", statement.params).scalar()
         finally:
             engine.dispose()
     estimated = int(re.search(r"rows=(\d+)", plan).group(1))  # type: ignore[union-attr]
