@@ -183,6 +183,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
     connection = uow.session.connection()
     orders: list[RoutedOrder] = []
+    texts_kept: set[int] = set()  # the issues whose first work order's text is kept
     last = -1
     while True:  # a slice at a time, so that a report of any size streams through
         rows = connection.execute(
@@ -212,9 +213,15 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         founded = {issue for issue in issues.values() if issue > newest_before}
         summary.near_duplicates += len(issues) - len(founded)
         for row, (category, committee) in zip(rows, committees):
+            issue = row.issue_pk or issues.get(row.id)
+            # Of an issue's work orders only the first one's text is analysed and sampled (discover_topics, ClueDraft):
+            # the others' are not kept (a million texts held to the end of a big month's routing).
+            text = row.content_masked if issue is None or issue not in texts_kept else ""
+            if issue is not None:
+                texts_kept.add(issue)
             orders.append(RoutedOrder(
                 work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
-                content_masked=row.content_masked, caller_key=row.caller_key, issue_pk=row.issue_pk or issues.get(row.id), committee_id=committee,
+                content_masked=text, caller_key=row.caller_key, issue_pk=issue, committee_id=committee,
                 received_at=row.received_at, support=(row.likes or 0) + (row.repeat_count or 0), district=row.district,
                 inquiry=row.ticket_type == "inquiry",
             ))
@@ -240,7 +247,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         chosen.append((draft.score(previous), draft, kind, previous))
     chosen.sort(key=lambda c: (-c[0], -c[1].count, c[1].topic_pk))
     titles = {}
-    clue_of: list[dict[str, int]] = []  # the clue each work order of the report went into
+    clue_of: list[tuple[int, int]] = []  # (work order, clue) for each work order of the report that went into a clue
     for seq, (score, draft, kind, previous) in enumerate(chosen, start=1):
         clue_type, reason = kind
         if draft.triage:
@@ -272,7 +279,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         )
         uow.session.add(clue)
         uow.session.flush()
-        clue_of.extend({"work_order_pk": pk, "clue_pk": clue.id} for pk in draft.work_order_pks)
+        clue_of.extend((pk, clue.id) for pk in draft.work_order_pks)
         by_committee.setdefault(clue.committee_id, []).append((clue, False))
         for other in clue.shared_with:  # the other committees concerned see it too, named as shared
             by_committee.setdefault(other, []).append((clue, True))
@@ -282,7 +289,8 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
             by_committee.setdefault(routing.proposal_copy, []).append((clue, True))
 
     for start in range(0, len(clue_of), ROUTE_SLICE):
-        update_rows(connection, ReportWorkOrder.__table__, clue_of[start:start + ROUTE_SLICE], keys=("work_order_pk",), where={"report_pk": report.id})
+        update_rows(connection, ReportWorkOrder.__table__, [{"work_order_pk": pk, "clue_pk": clue} for pk, clue in clue_of[start:start + ROUTE_SLICE]],
+                    keys=("work_order_pk",), where={"report_pk": report.id})
 
     narrative = urgent and not orders and report.record_count == 0
     if narrative:

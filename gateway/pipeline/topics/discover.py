@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import bindparam, func, select, update
@@ -20,14 +20,17 @@ KEYWORDS_SHOWN = 6
 
 @dataclass
 class Found:
-    orders: list[RoutedOrder]  # with the places and district each text names
+    orders: list[RoutedOrder]  # the orders given, each with the places and district its text names set
     topic_of: list[int]  # topic primary key per order
     keywords: dict[int, list[str]] = field(default_factory=dict)  # topic -> its matter words, strongest first
     founded: set[int] = field(default_factory=set)  # topics this report created
 
 
 def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabulary: Sequence[str] = (), write_orders: bool = True) -> Found:
-    """Topics of a report's work orders; `write_orders=False`: the caller writes their topic_pk (Found.topic_of) itself."""
+    """Topics of a report's work orders, setting on each order the places and district its text names.
+
+    `write_orders=False`: the caller writes their topic_pk (Found.topic_of) itself.
+    """
     if not orders:
         return Found([], [])
     # Near-duplicate issues are the atoms: one text of each is analysed and clustered, its fellows follow it.
@@ -77,9 +80,11 @@ def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabula
             [{"_id": o.work_order_pk, "_topic": pk} for o, pk in zip(orders, topic_of)],
         )
     # Proper names found only by their tag join work orders but do not name the place a clue is at.
-    enriched = [replace(o, places=tuple(p for p in a.places if not is_entity(p)), district=a.district) for o, a in zip(orders, analysed)]
+    named = [tuple(p for p in a.places if not is_entity(p)) for a in atoms]
+    for order, atom in zip(orders, atom_of):
+        order.places, order.district = named[atom], atoms[atom].district
     return Found(
-        orders=enriched, topic_of=topic_of,
+        orders=list(orders), topic_of=topic_of,
         keywords={pk: [w for w, _ in c.most_common(KEYWORDS_SHOWN)] for pk, c in keywords.items()},
         founded={pk for pk in topic_pks if pk > newest_before},
     )
