@@ -186,8 +186,9 @@ def update_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         ordered = [*values, *keys]
         sql = (f"UPDATE {target} SET {', '.join(f'{column[v]} = ?' for v in values)} "
                f"WHERE {' AND '.join(f'{column[k]} = ?' for k in [*keys, *where])}")
-        fixed = _converted([where], list(where), (), [table.c[k].type._cached_bind_processor(connection.dialect) for k in where])[0]
-        params = _converted(rows, ordered, (), [table.c[k].type._cached_bind_processor(connection.dialect) for k in ordered])
+        processors = {k: table.c[k].type._cached_bind_processor(connection.dialect) for k in [*ordered, *where]}
+        fixed = _converted([where], list(where), (), [processors[k] for k in where])[0]  # the same for every row
+        params = _converted(rows, ordered, (), [processors[k] for k in ordered])
         _execute_many(connection, sql, [row + fixed for row in params] if fixed else params)
         return
     name = f"_update_rows_{next(_scratch)}"
