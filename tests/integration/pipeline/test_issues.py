@@ -143,7 +143,9 @@ def test_the_band_look_up_is_planned_for_the_rows_it_finds_after_a_table_analyse
                 wanted = [band for (band,) in connection.execute(text("SELECT band FROM issue_bands ORDER BY band LIMIT 500"))]
                 statement = band_lookup(wanted, "postgresql").compile(connection)
                 plan = connection.exec_driver_sql(f"EXPLAIN {statement}", statement.params).scalar()
+                found = {band for band, _ in connection.execute(band_lookup(wanted, "postgresql"))}
         finally:
             engine.dispose()
     estimated = int(re.search(r"rows=(\d+)", plan).group(1))  # type: ignore[union-attr]
     assert estimated <= 2 * len(wanted), (added, plan)  # without the ANALYZE: half the table
+    assert found == set(wanted)  # and it finds them, each once
