@@ -184,8 +184,9 @@ def update_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if connection.dialect.name != "postgresql":
         # One short UPDATE by the driver's executemany, the values through their types' conversions (as insert_rows).
         ordered = [*values, *keys]
-        sql = (f"UPDATE {target} SET {', '.join(f'{column[v]} = ?' for v in values)} "
-               f"WHERE {' AND '.join(f'{column[k]} = ?' for k in [*keys, *where])}")
+        mark = marks(connection, 1)
+        sql = (f"UPDATE {target} SET {', '.join(f'{column[v]} = {mark}' for v in values)} "
+               f"WHERE {' AND '.join(f'{column[k]} = {mark}' for k in [*keys, *where])}")
         processors = {k: table.c[k].type._cached_bind_processor(connection.dialect) for k in [*ordered, *where]}
         fixed = _converted([where], list(where), (), [processors[k] for k in where])[0]  # the same for every row
         params = _converted(rows, ordered, (), [processors[k] for k in ordered])

@@ -130,8 +130,8 @@ def run_size(n: int, database_url: str | None, data: Path, queue: multiprocessin
         queue.put({"n": n, "timings": timings, "excluded": excluded, "issues": issues, "clues": clues, "peaks": peaks})
 
 
-def run_distributed(n: int, database_url: str, broker_url: str, workers: int, queue: multiprocessing.Queue,  # type: ignore[type-arg]
-                    log_dir: str | None = None) -> None:
+def run_distributed(n: int, database_url: str, broker_url: str, workers: int, log_dir: str | None,
+                    queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """The same report through the real queue: intake here, normalize (by chunk) and route in `workers` worker processes."""
     import subprocess
     import uuid
@@ -200,14 +200,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="worker processes (several: one run each, e.g. 1 2 4)")
     args = parser.parse_args()
     if args.broker_url:
-        ctx = multiprocessing.get_context("spawn")
         for n in args.sizes:
             for workers in args.workers:
-                queue = ctx.Queue()
-                process = ctx.Process(target=run_distributed, args=(n, args.database_url, args.broker_url, workers, queue, args.worker_logs))
-                process.start()
-                result = queue.get()
-                process.join()
+                result = in_process(run_distributed, n, args.database_url, args.broker_url, workers, args.worker_logs)
                 print(json.dumps({**result, "records_per_s": round(n / result["total"])}, ensure_ascii=False), flush=True)
         return 0
     console = Console(width=None if sys.stdout.isatty() else 160)  # a log file gets the whole table
