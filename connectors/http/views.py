@@ -74,9 +74,11 @@ async def _read_body(request: web.Request) -> bytes:
         raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {limit}: split the report or upload it as a file")
     timeout = request.app[GATEWAY].settings.body_timeout_s
     try:
-        # A body that trickles in (slowloris) must not hold a connection and its memory for ever.
-        return await asyncio.wait_for(request.read(), timeout)
-    except asyncio.TimeoutError:
+        # A body that trickles in (slowloris) must not hold a connection and its memory for ever. asyncio.timeout, not
+        # wait_for: no task made per request (wait_for's was 3 % of a push's CPU in the intake benchmark).
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except TimeoutError:
         raise RequestTimeout(f"the body did not arrive within {timeout:g} s; send it again on a faster connection") from None
 
 

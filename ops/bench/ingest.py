@@ -5,8 +5,9 @@ Each server runs in a process of its own; this process is the client (32
 concurrent connections by default, every request signed beforehand so that the
 client does as little as possible while timing). Baseline: a bare aiohttp
 handler that reads the body and answers 202 with a small JSON receipt, measured
-in the same run. Prints requests per second, p50/p99 latency and the ratio of
-ours to the baseline.
+in the same run. Prints requests per second, p50/p99 latency, the ratio of ours
+to the baseline, and the CPU time per request of the server processes and of
+this client (from /proc and getrusage, over the timed part).
 
     .venv/bin/python ops/bench/ingest.py [--requests 4000] [--concurrency 32] [--postgres [--api-processes 2]]
 """
@@ -17,6 +18,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import resource
 import socket
 import statistics
 import sys
@@ -137,7 +139,9 @@ def measure(target: str, args: argparse.Namespace, progress: Progress, processes
         wait_listening(port)
         url = f"http://127.0.0.1:{port}/api/v1/reports"
         asyncio.run(load(url, bodies(min(300, args.requests // 10), f"warm{target}{port}"), args.concurrency, progress, f"{target}: warm-up"))
+        server_before, client_before = cpu_seconds(started), client_cpu_seconds()
         rps, latencies, statuses = asyncio.run(load(url, bodies(args.requests, f"{target}{port}"), args.concurrency, progress, f"{target}: timed"))
+        server_after, client_after = cpu_seconds(started), client_cpu_seconds()
     finally:
         for process in started:
             process.terminate()
@@ -145,8 +149,31 @@ def measure(target: str, args: argparse.Namespace, progress: Progress, processes
     latencies.sort()
     if processes > 1:
         target += f" ×{processes}"
+    per_request = (lambda before, after: None if before is None or after is None else (after - before) / args.requests * 1e6)
     return {"target": target, "rps": rps, "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "statuses": statuses}
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "statuses": statuses,
+            "server_us": per_request(server_before, server_after), "client_us": per_request(client_before, client_after)}
+
+
+def cpu_seconds(processes: list[Any]) -> float | None:
+    """CPU time (user + system) the server processes have used so far, from /proc (None where there is no /proc).
+
+    Per request, it says what the server costs whatever the client and the machine's other load: on these two cores
+    the client's own CPU caps the bare handler's rate, so the ratio to bare alone hides how far the server is from it.
+    """
+    total = 0.0
+    try:
+        for process in processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14 and 15)
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -157,7 +184,7 @@ def main() -> int:
     parser.add_argument("--api-processes", type=int, default=1, metavar="N",
                         help="with --postgres, also measure N API processes on one port (SO_REUSEPORT), as `gateway api` replicas")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(Console().width, 120))  # the whole table on one line per server, even in a log
     results = []
     with tempfile.TemporaryDirectory() as tmp, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as progress:
         results.append(measure("bare", args, progress))
@@ -172,10 +199,12 @@ def main() -> int:
                     results.append(measure("gateway-postgres", args, progress, processes=args.api_processes, database_url=url, data_dir=tmp))
     baseline = results[0]["rps"]
     table = Table(title=f"intake: {args.requests} single-record urgent reports, {args.concurrency} connections, {os.cpu_count()} cores")
-    for col in ("server", "req/s", "ratio to bare", "p50 ms", "p99 ms", "statuses"):
+    for col in ("server", "req/s", "ratio to bare", "p50 ms", "p99 ms", "server CPU µs/req", "client CPU µs/req", "statuses"):
         table.add_column(col)
+    shown = (lambda us: "n/a" if us is None else f"{us:.0f}")
     for r in results:
-        table.add_row(str(r["target"]), f"{r['rps']:.0f}", f"{r['rps'] / baseline:.2f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}", str(r["statuses"]))
+        table.add_row(str(r["target"]), f"{r['rps']:.0f}", f"{r['rps'] / baseline:.2f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}",
+                      shown(r["server_us"]), shown(r["client_us"]), str(r["statuses"]))
     console.print(table)
     return 0
 
