@@ -7,7 +7,8 @@ number word such as 订单号 stands before them) and e-mail addresses are repla
 licence plates keep province, city letter and last character (京A****5); a home's
 building, unit and room are masked, the estate kept; full names become surname +
 某某 (from the caller field, from rjieba's person-name tags, and from cues: 我叫…,
-市民…女士, 反映人…, 工作人员…, a relative, a signature); a staff member named by
+市民…女士, 反映人…, 工作人员…, a relative, a signature, what follows: …反映, …等居民; the others of a list:
+、 和 与 及); a name the citizen already left out (王某, 李某某) is kept as written; a staff member named by
 surname and title (工作人员王老师) keeps only the title (工作人员某老师). A bare
 "王先生/李女士" names nobody and is kept. `luhn_valid` is no longer used by the masker; the test
 data uses it to make valid and invalid card numbers.
@@ -135,8 +136,12 @@ _TITLE_END = ("先生", "女士", "师傅", "阿姨", "大爷", "老师", "经�
 _FUNCTION_SURNAMES = set("向和都曾越于从将把被给对让为与及同也就还又才但而且或确车安卫商师无")
 
 
-def _person_like(word: str, after: str) -> bool:
-    """Could `word` (followed by `after`) be a person's full name? A surname first, no place ending, nothing place-like next."""
+def _person_like(word: str, after: str, *, acting: bool = False) -> bool:
+    """Could `word` (followed by `after`) be a person's full name? A surname first, no place ending, nothing place-like next.
+
+    `acting`: what follows is what only a person does (反映, 等居民), and the analyser read a name here: then a rare name
+    in jieba's dictionary is one too (_a_word).
+    """
     if not 2 <= len(word) <= 4 or not all("\u4e00" <= ch <= "\u9fff" for ch in word):
         return False
     if word[0] in _FUNCTION_SURNAMES and (len(word) < 3 or _common_word(word[1:3])):
@@ -145,7 +150,7 @@ def _person_like(word: str, after: str) -> bool:
         return False
     if word[-1] in _PLACE_END or word.endswith(_TITLE_END) or after.startswith(_PLACE_NEXT) or (after[:1] and after[0] in _PLACE_END):
         return False
-    return word not in _EVERYDAY and not _a_word(word, cued=False)
+    return word not in _EVERYDAY and not _a_word(word, cued=False, acting=acting)
 
 
 def _plausible(word: str, after: str) -> bool:
@@ -161,16 +166,27 @@ def _plausible(word: str, after: str) -> bool:
     return not _a_word(word, cued=True)
 
 
-def _a_word(word: str, *, cued: bool) -> bool:
+def _a_word(word: str, *, cued: bool, acting: bool = False) -> bool:
     """A word of the language by jieba's dictionary, not a name. Its `nr` tag is loose (李子 348, 周转 899, 阳光 3,451 are
-    nr): after a cue a rare nr word is a name (侯少华 2, 李四 106) and another word only from frequency 50."""
+    nr): after a cue a rare nr word is a name (侯少华 2, 李四 106) and another word only from frequency 50.
+
+    Without a cue any word of the dictionary is one (于相, 那么我 are not names), unless it is a rare nr word of three
+    characters or more followed by what a person does (`acting`): the dictionary lists common names too (王建国 12,
+    刘德华 37), and 王建国反映, 王建国等居民 are people."""
     found = _lexicon().get(word)
     if found is None:
         return False
     freq, tag = found
+    rare_name = tag.startswith("nr") and freq < _RARE_NAME
     if not cued:
-        return True  # without a cue, any word of the dictionary is one (于相, 那么我 are not names)
-    return freq >= (300 if tag.startswith("nr") else _COMMON_WORD)
+        # 段时间一直: a surname character before an everyday word (时间) is no name, whatever the dictionary's tag.
+        return not (acting and len(word) >= 3 and rare_name and word[-1] not in _OCCUPATION_END and not _common_word(word[1:3]))
+    return not rare_name and freq >= _COMMON_WORD
+
+
+_RARE_NAME = 300  # an nr word of jieba's dictionary below this frequency is a name (侯少华 2, 李四 106, 王建国 12), not a word
+# The dictionary tags some trades nr too (钟点工 16), and a trade is often what speaks (钟点工说, 保洁员反映).
+_OCCUPATION_END = set("工员师匠手夫卫人")  # and who someone is in a case: 申请人 (nr 128)
 
 
 # After a cue a name may well end in 山, 林, 河, 园 … (方金山): only endings no given name has count there.
@@ -225,10 +241,14 @@ def _dictionary() -> tuple[dict[str, tuple[int, str]], dict[str, tuple[int, str]
 _ACTS = ("反映", "说", "称", "表示", "今年", "上门", "电话", "联系", "答应", "告诉", "要求", "回复", "投诉", "来电", "打电话", "同志", "女士", "先生",
          "至今", "身体", "敬上", "多次", "一直", "曾经", "现年", "于20", "于19", "向", "找", "和我", "等人", "捏造", "殴打", "拿走", "携",
          "一家", "夫妇", "，男", "，女", "证明")
+_SPEAKS = ("反映", "表示", "称", "来电", "致电", "投诉", "举报", "诉求")  # what only a person does, right after the name
 _ACTED_ON = ("跟", "告诉", "殴打", "此事", "其兄", "其弟", "其父", "其母", "其妻", "其夫")
 # What a person does, right after their name wherever it stands (钱尚武至今未退还, 后来秦志强又打了, 这件事粟桂兰最清楚).
-_PERSON_ACTS = re.compile(r"多次|至今|一直|又打|也被|最清楚|去年就|能拿到|认为|陈述|亲口|捏造|殴打|拿走|携|先后|等人|还将|的孩子|的房子"
-                          r"|说(?![明法服])|称(?![号为谓赞])|反映|表示|告诉|答复|回复|承诺|要求|来电|致电|投诉(?!人)|举报(?!人)|询问")
+# A person and the others with them: 王建国等居民, 张秀英等三户居民, 李桂兰等人.
+_WITH_OTHERS = r"等(?:[0-9一二三四五六七八九十几多数百]+(?:户|人|名|位|家))?(?:居民|业主|邻居|村民|住户|群众|家长|商户|职工|老人|人|户)"
+_WITH_OTHERS_AHEAD = re.compile(_WITH_OTHERS)
+_PERSON_ACTS = re.compile(r"多次|至今|一直|又打|也被|最清楚|去年就|能拿到|认为|陈述|亲口|捏造|殴打|拿走|携|先后|还将|的孩子|的房子"
+                          r"|说(?![明法服])|称(?![号为谓赞])|反映|表示|告诉|答复|回复|承诺|要求|来电|致电|投诉(?!人)|举报(?!人)|询问|" + _WITH_OTHERS)
 _NAME_TAGS = ("nr", "nrt", "nz")  # person names, transliterated names, other proper names (谭超彬 is tagged nz)
 
 
@@ -245,7 +265,12 @@ def _tagged_names(text: str) -> set[str]:
         before = text[max(0, at - 2):at]
         if len(word) == 3 and (word[-1] in _NOT_IN_A_NAME or word[0] in _FUNCTION_SURNAMES):
             continue  # the analyser's guesses 彭浦到, 越建越, 商转公
-        if _person_like(word, after) and ((len(word) > 2 and flag != "nz") or after.startswith(_ACTS) or before.endswith(_ACTED_ON)):
+        with_others = _WITH_OTHERS_AHEAD.match(text, start) is not None
+        acting = after.startswith(_ACTS) or before.endswith(_ACTED_ON) or with_others
+        # A dictionary word the analyser reads as a name here counts as one only before what a citizen does (王建国反映);
+        # the dictionary's nr tag alone is loose (申请人 128, 桂花树 29, 温斯顿 11 are nr, and are followed by 至今, 认为 …).
+        speaks = with_others or after.startswith(_SPEAKS)
+        if _person_like(word, after, acting=speaks) and ((len(word) > 2 and flag != "nz") or acting):
             found.add(word)
     return found
 
@@ -292,6 +317,8 @@ def _name_at(text: str, at: int) -> str | None:
         return None  # 本人于 at the end of a text: a surname alone, or nothing left of it
     if name[-1] in _NOT_IN_A_NAME:
         name = name[:-1]  # 王说: a surname and what it did
+        if name[-1] in _NEGATIONS:
+            return None  # 管不了, 管没管: a verb and its negation
     if name[0] in _FUNCTION_SURNAMES and _common_word(name[1:3]):
         return None  # 曾多次
     return name if len(name) > surname and all("\u4e00" <= ch <= "\u9fff" for ch in name) else None
@@ -351,6 +378,7 @@ def _cued_names(text: str) -> set[str]:
 # A relative's name right after who they are (我爱人曾海德…, 我父亲卢永琴…), whatever follows it.
 _KIN_NAME = re.compile(rf"(?:我|我的|本人|其|和|与)?{_KIN}[:：\s]*({_HAN}{{2,3}})")
 _NOT_IN_A_NAME = set("在是的了和与也都就还说今年去到从被把给对向已于及等确不没")
+_NEGATIONS = set("不没")
 
 
 def _kin_names(text: str) -> set[str]:
@@ -379,20 +407,31 @@ def _names_in(text: str) -> set[str]:
     if _KIN_WORD.search(text):
         found |= _kin_names(text)
     found |= _cued_names(text) | _tagged_names(text)
-    return _listed_with(text, found) if "、" in text and found else found
+    return _listed_with(text, found) if found and any(join in text for join in _LIST_JOINS) else found
+
+
+_LIST_JOINS = "、和与及"
 
 
 def _listed_with(text: str, found: set[str]) -> set[str]:
-    """Names listed with a name found (刘楠、林雨果、李玉等人; 股东何俊、何绢、栗永): the others in the list are people too."""
+    """Names listed with a name found (刘楠、林雨果、李玉等人; 股东何俊、何绢、栗永): the others in the list are people too.
+
+    和, 与 and 及 join a list too (刘德华和王建国等邻居), but a name read forwards from one of them counts only where
+    no word follows it at once: it may have taken that word's first character (徐萍和何绢却在 reads 何绢却, 李某某及郑某均
+    reads 郑某均).
+    """
     found = set(found)
     todo = list(found)
     while todo:
         name = todo.pop()
         for at in [m.start() for m in re.finditer(re.escape(name), text)]:
             neighbours = []
-            if text[at + len(name):at + len(name) + 1] == "、":
-                neighbours.append(_name_at(text, at + len(name) + 1))
-            if at > 0 and text[at - 1] == "、":
+            join = text[at + len(name):at + len(name) + 1]
+            if join and join in _LIST_JOINS:
+                after = _name_at(text, at + len(name) + 1)
+                if after and (join == "、" or not re.match(_HAN, text[at + len(name) + 1 + len(after):][:1] or "。")):
+                    neighbours.append(after)  # after 和: only a name that ends where the words do (肖某某与何梅咏（…）)
+            if at > 0 and text[at - 1] in _LIST_JOINS:
                 neighbours.append(_name_before(text, at - 1))
             for other in neighbours:
                 if other and other not in found and _plausible(other, ""):
@@ -449,6 +488,8 @@ def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
     text = _STAFF_BY_TITLE.sub(lambda m: m.group(1) + ("某" if m.group(2) in SURNAMES else m.group(2)), text)
     all_names = {n for n in (_bare(name) for name in names if name) if len(n) >= 2} | _names_in(text)
     for name in sorted(all_names, key=len, reverse=True):
+        if "某" in name[1:]:
+            continue  # 王某, 李某某, 廖某(签字): the citizen left the name out already
         masked = mask_name(name)
         if masked != name:
             text = text.replace(name, masked)

@@ -108,3 +108,35 @@ def test_names_a_cue_points_at(text: str, names: set[str]) -> None:
     from gateway.pipeline.privacy import _cued_names
 
     assert _cued_names(text) == names
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("王建国等居民反映楼道堆物严重", "王某某等居民反映楼道堆物严重"),  # 王建国 is in jieba's dictionary (nr, 12)
+    ("王建国反映楼道堆物", "王某某反映楼道堆物"),
+    ("我们张秀英等三户居民联名反映", "我们张某某等三户居民联名反映"),
+    ("刘德华和王建国等邻居反映", "刘某某和王某某等邻居反映"),  # listed before a name found, with 和
+])
+def test_a_name_before_what_only_a_citizen_does_is_masked_even_when_the_dictionary_lists_it(text: str, masked: str) -> None:
+    from gateway.pipeline.privacy import mask_text
+
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "反映人管不了这个事",  # 管 is a surname, 管不了 a verb and its negation
+    "我家请的钟点工说，噪音严重",  # 钟点工 is nr in jieba's dictionary (16): a trade
+    "申请人表示不服",  # nr (128): who someone is in a case
+    "这段时间反映的问题一直没有解决",  # 段时间 is read as a name (nr) here: a surname character before an everyday word
+    "销售人员王某与本人一起实地测量",  # the citizen left the name out already
+    "伍某及其母亲廖某签字同意了调解",  # 廖某签 is no name to mask: 签 would be lost
+])
+def test_what_only_looks_like_a_name_there_is_left_as_written(text: str) -> None:
+    from gateway.pipeline.privacy import mask_text
+
+    assert mask_text(text) == text
+
+
+def test_a_name_read_forwards_from_he_counts_only_where_no_word_follows_it_at_once() -> None:
+    assert _listed_with("徐萍和何绢却在12月份离婚", {"徐萍"}) == {"徐萍"}  # 何绢却 would eat 却
+    assert _listed_with("肖德华与何梅咏（曹某的嫂子）", {"肖德华"}) == {"肖德华", "何梅咏"}
+    assert _listed_with("刘德华和王建国等邻居", {"王建国"}) == {"刘德华", "王建国"}
