@@ -18,7 +18,7 @@ class RoutedOrder:
     category: tuple[str, ...]
     street: str | None
     community: str | None
-    content_masked: str  # routing leaves it "" for all but the first work order of an issue: only that one's is read
+    content_masked: str  # "" but for the order that represents its issue (represents_its_issue): only that one's is read
     caller_key: str | None
     issue_pk: int | None = None
     committee_id: str | None = None  # None: no rule matched, triage
@@ -27,3 +27,18 @@ class RoutedOrder:
     places: tuple[str, ...] = ()  # estates, villages, roads, schools, companies the text names
     district: str | None = None
     inquiry: bool = False  # a 咨询: counted in its topic, but a topic of only 咨询 is no clue
+
+
+def represents_its_issue(issue_pk: int | None, seen: set[int]) -> bool:
+    """Whether a work order stands for its near-duplicate issue: the first of the issue in routing's order (`seen` holds
+    the issues met so far, and gains this one), or any order without an issue.
+
+    One rule for routing, which keeps the text of only these orders, and topic discovery, which analyses only these:
+    were they to differ, a representative would be analysed with an empty text.
+    """
+    if issue_pk is None:
+        return True
+    if issue_pk in seen:
+        return False
+    seen.add(issue_pk)
+    return True

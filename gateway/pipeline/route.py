@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.rows import update_rows
 from gateway.pipeline.clues import group_into_topics, trend
-from gateway.pipeline.orders import RoutedOrder
+from gateway.pipeline.orders import RoutedOrder, represents_its_issue
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
 from gateway.db.models import Clue, Delivery, Issue, OutboxMessage, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
@@ -183,7 +183,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
     connection = uow.session.connection()
     orders: list[RoutedOrder] = []
-    texts_kept: set[int] = set()  # the issues whose first work order's text is kept
+    issues_met: set[int] = set()  # the issues whose first work order's text is kept (represents_its_issue)
     last = -1
     while True:  # a slice at a time, so that a report of any size streams through
         rows = connection.execute(
@@ -216,9 +216,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
             issue = row.issue_pk or issues.get(row.id)
             # Of an issue's work orders only the first one's text is analysed and sampled (discover_topics, ClueDraft):
             # the others' are not kept (a million texts held to the end of a big month's routing).
-            text = row.content_masked if issue is None or issue not in texts_kept else ""
-            if issue is not None:
-                texts_kept.add(issue)
+            text = row.content_masked if represents_its_issue(issue, issues_met) else ""
             orders.append(RoutedOrder(
                 work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
                 content_masked=text, caller_key=row.caller_key, issue_pk=issue, committee_id=committee,

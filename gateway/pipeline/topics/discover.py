@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.pipeline.orders import RoutedOrder
+from gateway.pipeline.orders import RoutedOrder, represents_its_issue
 from gateway.db.models import Topic, WorkOrder
 from gateway.pipeline.topics.cluster import cluster
 from gateway.pipeline.topics.store import ClusterFeatures, continue_topics
@@ -36,10 +36,11 @@ def discover_topics(session: Session, orders: Sequence[RoutedOrder], *, vocabula
     # Near-duplicate issues are the atoms: one text of each is analysed and clustered, its fellows follow it.
     representative: list[int] = []  # position in `orders` of each atom's first work order
     atom_of: list[int] = []  # the atom of each work order
-    first_of_issue: dict[int, int] = {}
+    first_of_issue: dict[int, int] = {}  # issue -> its atom
+    met: set[int] = set()
     for position, order in enumerate(orders):
-        if order.issue_pk is not None and order.issue_pk in first_of_issue:
-            atom_of.append(first_of_issue[order.issue_pk])
+        if not represents_its_issue(order.issue_pk, met):  # the rule routing kept the texts by
+            atom_of.append(first_of_issue[order.issue_pk])  # type: ignore[index]
             continue
         if order.issue_pk is not None:
             first_of_issue[order.issue_pk] = len(representative)
