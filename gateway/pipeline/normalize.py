@@ -23,6 +23,7 @@ from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, u
 from gateway.queues import ROUTE, for_kind
 from gateway.pipeline.classifier import CategoryClassifier
 from gateway.pipeline.gazetteer import Gazetteer
+from gateway.pipeline.heap import settle_once
 from gateway.pipeline.neardup import HASHER
 from gateway.pipeline.privacy import citizen_key, mask_name, mask_text
 from gateway.pipeline.screening import Screening
@@ -293,7 +294,9 @@ def _normalize_in_helper(raw: list[dict[str, Any]]) -> list[tuple[NormalizedWork
 
 def _normalize_part(normalizer: Normalizer, raw: list[dict[str, Any]]) -> list[tuple[NormalizedWorkOrder, bytes]]:
     normalized = [normalizer.record(record) for record in _RECORDS.validate_python(raw)]
-    return list(zip(normalized, HASHER.pack([n.content_masked for n in normalized])))
+    packed = list(zip(normalized, HASHER.pack([n.content_masked for n in normalized])))
+    settle_once()  # the first part here loaded the masker's dictionary and the models: out of the collector's way (heap.py)
+    return packed
 
 
 _FIELDS = ("received_at", "channel", "category", "category_inferred", "category_confidence", "district", "street",
