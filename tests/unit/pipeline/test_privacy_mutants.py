@@ -70,3 +70,30 @@ def test_a_phone_field_without_digits_gives_no_citizen_key() -> None:
     assert citizen_key("未留电话", b"k") is None
     assert citizen_key("", b"k") is None
     assert citizen_key(None, b"k") is None
+
+
+def test_a_dictionary_word_before_what_anyone_may_do_is_no_name() -> None:
+    # 桂花树 is nr in jieba's dictionary (29); 至今 is no act only a citizen does, so the word stays a word
+    assert mask_text("小区里的桂花树至今没人修剪，枝条挡住了路灯") == "小区里的桂花树至今没人修剪，枝条挡住了路灯"
+
+
+def test_a_dictionary_name_read_without_a_cue_is_a_word_unless_told_an_act_follows() -> None:
+    from gateway.pipeline.privacy import _a_word
+
+    assert _a_word("王建国", cued=False) is True  # nr, 12: without an act after it, a word of the dictionary
+    assert _a_word("王建国", cued=False, acting=True) is False
+
+
+def test_a_surname_before_an_everyday_word_is_no_name_even_before_what_a_citizen_does() -> None:
+    # 高中学生 is nr in jieba's dictionary (3), but 中学 is an everyday word: 高 is no surname here
+    assert mask_text("高中学生反映学校门口摊贩占道经营") == "高中学生反映学校门口摊贩占道经营"
+
+
+def test_a_list_is_masked_in_a_text_that_also_holds_every_other_list_join() -> None:
+    # 、 和 与 及 all in the text: 刘楠 and 林雨果 are found only as the others of 李玉's list
+    assert mask_text("刘楠、林雨果、李玉等人与物业及开发商和解未果") == "刘某某、林某某、李某某等人与物业及开发商和解未果"
+
+
+def test_a_name_is_masked_after_a_longer_one_the_citizen_left_out() -> None:
+    # 李某某 is kept as written; the shorter 张伟 after it in the masking order is still masked
+    assert mask_text("李某某多次殴打反映人张伟，派出所至今未处理") == "李某某多次殴打反映人张某某，派出所至今未处理"
