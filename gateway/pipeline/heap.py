@@ -10,6 +10,13 @@ normalize (10,000 records, one process). `gc.freeze()` moves what is alive to
 a permanent generation that collections skip (objects there are still freed
 when nothing refers to them; only a cycle among them would stay), so the
 collector looks at what the work itself makes.
+
+Routing makes a report's work orders (100,000 rows, a RoutedOrder each) and
+holds them to the end: each full collection on the way walked all that were
+made so far, 1.4 s of the 24.5 s that routing a 100,000-record report took
+(gc callbacks, embedded default). None of it is cyclic garbage (what it drops,
+reference counting frees at once), so the collector rests while a report is
+routed (`collector_paused`).
 """
 from __future__ import annotations
 
@@ -17,10 +24,13 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 _settled = False
 _lock = threading.Lock()
+_paused = 0  # blocks inside collector_paused, in every thread of the process
 
 
 def settle_once() -> None:
@@ -36,3 +46,26 @@ def settle_once() -> None:
         gc.collect()
         gc.freeze()
         log.debug("%d long-lived objects set apart from the garbage collector in %.2f s", gc.get_freeze_count(), time.perf_counter() - started)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the block runs (in any thread: the collector is the process's); reference
+    counting frees as ever. Blocks may overlap (two threads routing): the collector resumes when the last one ends,
+    and only if it was enabled before the first began."""
+    global _paused, _resume
+    with _lock:
+        if _paused == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _paused -= 1
+            if _paused == 0 and _resume:
+                gc.enable()
+
+
+_resume = True

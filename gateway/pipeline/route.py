@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.rows import update_rows
 from gateway.pipeline.clues import group_into_topics, trend
+from gateway.pipeline.heap import collector_paused
 from gateway.pipeline.orders import RoutedOrder, represents_its_issue
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
@@ -99,6 +100,12 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
     A report whose routing fails `poison_after` times (not for want of the database) is set aside (gateway.pipeline.stuck).
     """
     options = dict(routing=routing, mail_domain=mail_domain, min_confidence=min_confidence, vocabulary=vocabulary)
+    with collector_paused():  # what routing makes it holds to the end, and none of it is cyclic garbage (heap.py)
+        return _route_or_drain(report_pk, uow, options, outbox_id, on_set_aside, poison_after)
+
+
+def _route_or_drain(report_pk: int, uow: UnitOfWork, options: dict[str, Any], outbox_id: int | None,
+                    on_set_aside: Callable[[Report, str], None] | None, poison_after: int) -> list[RouteSummary]:
     with uow:
         report = uow.session.get(Report, report_pk)
         if report is not None and report.state == "normalized" and report.kind == "urgent":  # not behind a drain's lock

@@ -47,3 +47,45 @@ def test_normalizing_a_first_part_freezes_the_models_it_loaded(tmp_path: Path) -
         gateway.close()
     """)
     assert out == "0 True 我叫王某某，小区噪音扰民，电话138****5678"
+
+
+def test_the_collector_rests_while_blocks_run_and_resumes_after_the_last_one() -> None:
+    out = _run("""
+        import gc, threading
+        from gateway.pipeline.heap import collector_paused
+        seen = []
+        first_in, second_done = threading.Event(), threading.Event()
+        def other():
+            with collector_paused():
+                first_in.set()
+                second_done.wait(10)
+                seen.append(gc.isenabled())  # the other block ended: still paused while this one runs
+            seen.append(gc.isenabled())
+        t = threading.Thread(target=other)
+        t.start()
+        first_in.wait(10)
+        with collector_paused():
+            seen.append(gc.isenabled())
+        second_done.set()
+        t.join(10)
+        gc.disable()
+        with collector_paused():
+            pass
+        seen.append(gc.isenabled())  # disabled before: left disabled
+        print(seen)
+    """)
+    assert out == "[False, False, True, False]"
+
+
+def test_an_error_inside_the_block_resumes_the_collector() -> None:
+    out = _run("""
+        import gc
+        from gateway.pipeline.heap import collector_paused
+        try:
+            with collector_paused():
+                raise ValueError("routing failed")
+        except ValueError:
+            pass
+        print(gc.isenabled())
+    """)
+    assert out == "True"
