@@ -14,9 +14,10 @@ collector looks at what the work itself makes.
 Routing makes a report's work orders (100,000 rows, a RoutedOrder each) and
 holds them to the end: each full collection on the way walked all that were
 made so far, 1.4 s of the 24.5 s that routing a 100,000-record report took
-(gc callbacks, embedded default). None of it is cyclic garbage (what it drops,
-reference counting frees at once), so the collector rests while a report is
-routed (`collector_paused`).
+(gc callbacks, embedded default). Hardly any of it is cyclic garbage (what it
+drops, reference counting frees at once: the collector found 122 objects in all
+while 10,000 records were routed), so it rests while a report is routed
+(`collector_paused`).
 """
 from __future__ import annotations
 

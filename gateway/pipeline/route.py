@@ -100,7 +100,7 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
     A report whose routing fails `poison_after` times (not for want of the database) is set aside (gateway.pipeline.stuck).
     """
     options = dict(routing=routing, mail_domain=mail_domain, min_confidence=min_confidence, vocabulary=vocabulary)
-    with collector_paused():  # what routing makes it holds to the end, and none of it is cyclic garbage (heap.py)
+    with collector_paused():  # what routing makes it holds to the end, and hardly any is cyclic garbage (heap.py)
         return _route_or_drain(report_pk, uow, options, outbox_id, on_set_aside, poison_after)
 
 
