@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _settled = False
 _lock = threading.Lock()
 _paused = 0  # blocks inside collector_paused, in every thread of the process
+_resume = True  # whether the collector was enabled when the first of them began
 
 
 def settle_once() -> None:
@@ -53,7 +54,7 @@ def settle_once() -> None:
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while the block runs (in any thread: the collector is the process's); reference
     counting frees as ever. Blocks may overlap (two threads routing): the collector resumes when the last one ends,
-    and only if it was enabled before the first began."""
+    and only if it was enabled before the first began. Also a decorator (`@collector_paused()`): a pause per call."""
     global _paused, _resume
     with _lock:
         if _paused == 0:
@@ -67,6 +68,3 @@ def collector_paused() -> Iterator[None]:
             _paused -= 1
             if _paused == 0 and _resume:
                 gc.enable()
-
-
-_resume = True

@@ -87,6 +87,7 @@ def _narrative_clue(report: Report, routing: RoutingConfig, label: str) -> Clue:
     )
 
 
+@collector_paused()  # what routing makes it holds to the end, and hardly any of it is cyclic garbage (heap.py)
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
                         min_confidence: float = 0.5, outbox_id: int | None = None, vocabulary: Sequence[str] = (),
                         on_set_aside: Callable[[Report, str], None] | None = None, poison_after: int = 3) -> list[RouteSummary]:
@@ -100,12 +101,6 @@ def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConf
     A report whose routing fails `poison_after` times (not for want of the database) is set aside (gateway.pipeline.stuck).
     """
     options = dict(routing=routing, mail_domain=mail_domain, min_confidence=min_confidence, vocabulary=vocabulary)
-    with collector_paused():  # what routing makes it holds to the end, and hardly any is cyclic garbage (heap.py)
-        return _route_or_drain(report_pk, uow, options, outbox_id, on_set_aside, poison_after)
-
-
-def _route_or_drain(report_pk: int, uow: UnitOfWork, options: dict[str, Any], outbox_id: int | None,
-                    on_set_aside: Callable[[Report, str], None] | None, poison_after: int) -> list[RouteSummary]:
     with uow:
         report = uow.session.get(Report, report_pk)
         if report is not None and report.state == "normalized" and report.kind == "urgent":  # not behind a drain's lock

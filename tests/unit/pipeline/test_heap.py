@@ -89,3 +89,15 @@ def test_an_error_inside_the_block_resumes_the_collector() -> None:
         print(gc.isenabled())
     """)
     assert out == "True"
+
+
+def test_as_a_decorator_each_call_pauses_the_collector() -> None:
+    out = _run("""
+        import gc
+        from gateway.pipeline.heap import collector_paused
+        @collector_paused()
+        def route():
+            return gc.isenabled()
+        print(route(), gc.isenabled(), route(), gc.isenabled())
+    """)
+    assert out == "False True False True"
