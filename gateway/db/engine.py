@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 
 def normalize_url(url: str) -> str:
@@ -14,6 +15,19 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def transaction_lock(session: Session, key: int, *, wait: bool = True) -> bool:
+    """One transaction at a time holds `key`, to its end: PostgreSQL's advisory lock; SQLite's one writer already is.
+
+    `wait=False`: True if taken, False at once if another transaction holds it.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -53,6 +53,8 @@ class Report(Base):
     payload: Mapped[list[Any] | None] = mapped_column(JSON, doc="Unused since chunks (report_chunks) hold the records.")
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     chunks_normalized: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_assigned: Mapped[int] = mapped_column(Integer, default=0, doc="Chunks whose work orders issue assignment has taken (gateway.pipeline.assign).")
+    near_duplicates: Mapped[int] = mapped_column(Integer, default=0, doc="Work orders that joined an issue already there, counted as chunks are assigned.")
     record_count: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="received")
@@ -96,8 +98,6 @@ class WorkOrder(Base):
     committee_id: Mapped[str | None] = mapped_column(String(64), doc="Where routing sent it, whether or not its issue became a clue.")
     issue_pk: Mapped[int | None] = mapped_column(ForeignKey("issues.id"), index=True)
     topic_pk: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True, doc="The matter at a place it belongs to (gateway/topics).")
-    minhash: Mapped[bytes | None] = mapped_column(LargeBinary, doc="MinHash signature and band keys of content_masked (MinHasher.pack), "
-                                                  "computed where the text is normalized so that routing, the ordered stage, does not.")
     likes: Mapped[int] = mapped_column(Integer, default=0, doc="Support the source counted: a message board's likes (点赞数).")
     repeat_count: Mapped[int] = mapped_column(Integer, default=0, doc="重复反映告知单量 of a 12345 export: how often it was reported again.")
     status_issued_at: Mapped[datetime | None] = mapped_column(doc="Issue time of the report the current status came from.")
@@ -399,6 +399,10 @@ class ReportChunk(Base):
     first_index: Mapped[int] = mapped_column(Integer, doc="Position of the chunk's first record in the report.")
     record_count: Mapped[int] = mapped_column(Integer)
     records: Mapped[list[Any] | None] = mapped_column(JSON, doc="Validated records (personal data) until normalized, unless kept by configuration.")
+    repeated_later: Mapped[list[int] | None] = mapped_column(JSON, doc="Indices of its records whose ticket a later chunk has again: "
+                                                             "issue assignment leaves those to the last one (gateway.intake.receive.repeated_later).")
+    signatures: Mapped[bytes | None] = mapped_column(LargeBinary, doc="What issue assignment needs of the chunk's work orders, "
+                                                     "from its normalization until it is assigned (gateway.pipeline.assign.pack_signatures).")
     normalized_at: Mapped[datetime | None]
 
 

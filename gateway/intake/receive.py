@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -143,7 +145,31 @@ def report_row(envelope: ReportEnvelope, *, client_id: str, receipt_id: str, dig
 
 def chunk_row(report_pk: int, seq: int, first_index: int, records: list[dict[str, Any]]) -> dict[str, Any]:
     """One `report_chunks` row: up to CHUNK_SIZE validated records, normalized by one message."""
-    return {"report_pk": report_pk, "seq": seq, "first_index": first_index, "record_count": len(records), "records": records}
+    return {"report_pk": report_pk, "seq": seq, "first_index": first_index, "record_count": len(records), "records": records,
+            "repeated_later": None}
+
+
+def repeated_later(ticket_hashes: Sequence[int], chunk_size: int) -> dict[int, list[int]]:
+    """{chunk seq: indices of its records whose ticket a later chunk of the report has again}, from hash() of each record's ticket.
+
+    Issue assignment leaves such a ticket to the last chunk that has it, whose text is the one kept
+    (gateway.pipeline.assign). Found by sorting 8-byte hashes, not with a dictionary of the tickets: a million-record
+    report costs 8 MB here. Two different tickets with the same 64-bit hash (about one in 10^7 million-record reports)
+    would leave the earlier one to routing, which assigns what assignment left.
+    """
+    if len(ticket_hashes) <= chunk_size:
+        return {}
+    hashes = np.asarray(ticket_hashes, dtype=np.int64)
+    order = np.argsort(hashes, kind="stable")  # equal hashes together, each run in record order
+    ranked = hashes[order]
+    starts = np.r_[True, ranked[1:] != ranked[:-1]]
+    ends = np.r_[ranked[1:] != ranked[:-1], True]
+    last_chunk = (order[ends] // chunk_size)[np.cumsum(starts) - 1]  # the chunk of each run's last record
+    deferred = np.sort(order[order // chunk_size < last_chunk])
+    result: dict[int, list[int]] = {}
+    for index in deferred.tolist():
+        result.setdefault(index // chunk_size, []).append(index)
+    return result
 
 
 _RECORD_LIST = TypeAdapter(list[WorkOrderRecord])
@@ -163,6 +189,7 @@ class Prepared:
     row: dict[str, Any] | None = None  # the reports row (without its id) when valid
     records: int = 0  # how many validated records
     chunks: tuple[JsonText, ...] = ()  # their report_chunks.records, CHUNK_SIZE a chunk, as JSON text
+    repeated: dict[int, list[int]] = field(default_factory=dict)  # report_chunks.repeated_later by seq
     rejected: list[dict[str, Any]] | None = None
     invalid: GatewayError | None = None
 
@@ -181,7 +208,9 @@ def prepare(cmd: ReceiveReport) -> Prepared:
                    for start in range(0, len(records_ok), CHUNK_SIZE))
     row = report_row(envelope, client_id=cmd.client_id, receipt_id=uuid.uuid4().hex, digest=digest, source=cmd.source,
                      records=len(records_ok), rejected=rejected)
-    return Prepared(cmd, digest, (cmd.client_id, envelope.report_id), row=row, records=len(records_ok), chunks=chunks, rejected=rejected)
+    repeated = repeated_later([hash(r.ticket_no) for r in records_ok], CHUNK_SIZE) if len(records_ok) > CHUNK_SIZE else {}
+    return Prepared(cmd, digest, (cmd.client_id, envelope.report_id), row=row, records=len(records_ok), chunks=chunks, rejected=rejected,
+                    repeated=repeated)
 
 
 def store_batch(session: Session, cmds: Sequence[ReceiveReport | Prepared]) -> list[Received | GatewayError]:
@@ -246,7 +275,7 @@ def store_rows(connection: Connection, cmds: Sequence[ReceiveReport | Prepared])
         insert_rows(connection, Report.__table__, [{"id": pk, **item.row, "received_at": now} for pk, item in zip(ids, new) if item.row is not None])
         chunks = [
             {"report_pk": pk, "seq": seq, "first_index": seq * CHUNK_SIZE, "record_count": min(CHUNK_SIZE, item.records - seq * CHUNK_SIZE),
-             "records": text}
+             "records": text, "repeated_later": item.repeated.get(seq)}
             for pk, item in zip(ids, new)
             for seq, text in enumerate(item.chunks)
         ]
@@ -340,6 +369,7 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
     good = bad = seq = 0
     buffer: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
+    ticket_hashes = array("q")  # hash() of each good record's ticket (repeated_later)
 
     def flush() -> None:
         nonlocal seq, buffer
@@ -351,6 +381,7 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
     for index, (row_no, raw) in enumerate(records):
         try:
             buffer.append(WorkOrderRecord.model_validate(raw).model_dump(mode="json"))
+            ticket_hashes.append(hash(buffer[-1]["ticket_no"]))
             good += 1
         except ValidationError as exc:
             bad += 1
@@ -368,6 +399,11 @@ def store_stream(session: Session, *, client_id: str, source: str, envelope: dic
             detail += f"; the first {len(rejected)} are listed"
         raise ValidationFailed(detail, errors=[e for r in rejected for e in r["errors"]] or [{"loc": ["file"], "msg": "no records"}])
     connection.execute(update(Report.__table__).where(Report.__table__.c.id == report_pk).values(record_count=good, chunk_count=seq, rejected=rejected))
+    chunks = ReportChunk.__table__.c
+    repeated = repeated_later(ticket_hashes, CHUNK_SIZE)
+    if repeated:
+        connection.execute(update(ReportChunk.__table__).where(chunks.report_pk == report_pk, chunks.seq == bindparam("_seq"))
+                           .values(repeated_later=bindparam("_later")), [{"_seq": n, "_later": later} for n, later in repeated.items()])
     emit_many(session, for_kind(NORMALIZE, head.kind), [(f"{report_pk}:{n}", {"report_pk": report_pk, "seq": n}) for n in range(seq)])
     return Received(_receipt(head.report_id, receipt_id, good, rejected, duplicate=False), created=True)
 

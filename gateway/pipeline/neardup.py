@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from gateway.db.rows import insert_returning_ids, insert_rows
+from gateway.db.rows import insert_returning_ids, insert_rows, update_rows
 from gateway.db.models import Issue, IssueBand, WorkOrder
 
 PRIME = (1 << 61) - 1
@@ -251,10 +251,7 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
     )
     result = {order_id: real[key] for order_id, key in assigned.items()}
     if write_orders:
-        connection.execute(
-            update(WorkOrder.__table__).where(WorkOrder.__table__.c.id == bindparam("_id")).values(issue_pk=bindparam("_issue")),
-            [{"_id": order_id, "_issue": pk} for order_id, pk in result.items()],
-        )
+        update_rows(connection, WorkOrder.__table__, [{"id": order_id, "issue_pk": pk} for order_id, pk in result.items()])
     return result
 
 

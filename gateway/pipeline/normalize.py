@@ -20,6 +20,7 @@ from sqlalchemy import select
 from contracts import WorkOrderRecord
 from gateway.db.rows import insert_returning_ids, insert_rows, update_rows
 from gateway.db.models import Report, ReportChunk, ReportWorkOrder, WorkOrder, utcnow
+from gateway.pipeline.assign import pack_signatures, run_after_normalize
 from gateway.queues import ROUTE, for_kind
 from gateway.pipeline.classifier import CategoryClassifier
 from gateway.pipeline.gazetteer import Gazetteer
@@ -305,9 +306,8 @@ _FIELDS = ("received_at", "channel", "category", "category_inferred", "category_
 _CHUNK = 2000  # tickets per IN (…) look-up: under every database's parameter limit
 
 
-def _row(n: NormalizedWorkOrder, issued_at: datetime, *, keep_status: bool, caller_key: str | None, minhash: bytes) -> dict[str, Any]:
+def _row(n: NormalizedWorkOrder, issued_at: datetime, *, keep_status: bool, caller_key: str | None) -> dict[str, Any]:
     row = {field: getattr(n, field) for field in _FIELDS}
-    row["minhash"] = minhash
     row["caller_key"] = n.caller_key or caller_key
     row["updated_at"] = utcnow()
     if not keep_status:
@@ -329,7 +329,8 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
                             outbox_id: int | None = None) -> NormalizeSummary:
     """Normalize one chunk of a report: upsert one work order per ticket, record its appearance. Idempotent.
 
-    The chunk that completes the report moves it on to routing.
+    The chunk that completes the report moves it on to routing. Then, in transactions of their own, the chunks
+    whose turn has come are put into issues (gateway.pipeline.assign).
     """
     started = time.perf_counter()
     with uow:
@@ -343,7 +344,7 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         issued_at = report.issued_at or report.received_at
         # The same ticket twice in one report counts once; its last text wins.
         latest: dict[str, NormalizedWorkOrder] = {}
-        minhash: dict[str, bytes] = {}  # the near-duplicate signature of each text (routing, the ordered stage, only reads it)
+        minhash: dict[str, bytes] = {}  # the near-duplicate signature of each text (issue assignment, the ordered part, only reads it)
         first_index: dict[str, int] = {}
         last_index: dict[str, int] = {}
         unmapped = inferred = 0
@@ -385,7 +386,7 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         if new:
             now = utcnow()
             ids = insert_returning_ids(connection, table, [
-                {**_row(latest[t], issued_at, keep_status=False, caller_key=None, minhash=minhash[t]), "ticket_no": t, "first_seen_at": now}
+                {**_row(latest[t], issued_at, keep_status=False, caller_key=None), "ticket_no": t, "first_seen_at": now}
                 for t in new])
             ids_by_ticket = dict(zip(new, ids))
         # A row that keeps its status (a newer report set it) has fewer columns than one that takes this report's: one
@@ -393,7 +394,7 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for t, (pk, at, key) in known.items():
             if t not in stale:
-                row = {"id": pk, **_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key, minhash=minhash[t])}
+                row = {"id": pk, **_row(latest[t], issued_at, keep_status=at is not None and issued_at < at, caller_key=key)}
                 updates.setdefault(tuple(row), []).append(row)
         for rows in updates.values():
             update_rows(connection, table, rows)
@@ -417,6 +418,12 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
             appearances.append({"report_pk": report.id, "work_order_pk": pk, "record_index": first_index[t], "content_index": last_index[t],
                                 "seen_before": seen_before, "excluded_reason": n.excluded_reason, "clue_pk": None})
         insert_rows(connection, appearances_table, appearances)
+        # What issue assignment needs of this chunk's tickets, as this chunk has them (gateway.pipeline.assign): in the order
+        # of their first records here, those that may go to consultation and that no later chunk has again.
+        later = set(chunk.repeated_later or ())
+        chunk.signatures = pack_signatures([
+            (ids_by_ticket[t], n.street, n.community, list(n.category or []), n.received_at, minhash[t])
+            for t in sorted(tickets, key=first_index.__getitem__) if first_index[t] not in later and not (n := latest[t]).excluded_reason])
         chunk.normalized_at = utcnow()
         if not keep_raw:
             chunk.records = None
@@ -433,8 +440,10 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
             report.state = "normalized"
             report.normalized_at = utcnow()
             uow.emit(for_kind(ROUTE, report.kind), str(report.id), report_pk=report.id)
-        report_id = report.report_id
+        report_id, kind = report.report_id, report.kind
         uow.mark_done(outbox_id)
         uow.commit()
     log.info("chunk %d normalized: %d work order(s) in %.2f s", seq, len(latest), time.perf_counter() - started, extra={"report_id": report_id})
+    if kind != "urgent":  # an urgent report's routing assigns its own, at once
+        run_after_normalize(uow)
     return summary

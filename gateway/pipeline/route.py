@@ -5,13 +5,15 @@ import logging
 from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
 from typing import Any
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.db.engine import transaction_lock
 from gateway.db.rows import update_rows
 from gateway.pipeline.clues import group_into_topics, trend
+from gateway.pipeline.assign import ROUTE_ORDER_WAIT, assign_report
 from gateway.pipeline.heap import collector_paused
 from gateway.pipeline.orders import RoutedOrder, represents_its_issue
 from gateway.pipeline.privacy import mask_text
@@ -52,7 +54,6 @@ def _previous_counts(uow: UnitOfWork, report: Report, topic_pks: list[int]) -> t
     return previous, counts
 
 
-ROUTE_ORDER_WAIT = timedelta(minutes=10)
 ROUTE_SLICE = 20_000
 
 
@@ -126,7 +127,7 @@ def _drain(uow: UnitOfWork, options: dict[str, Any], on_set_aside: Callable[[Rep
         pk = None
         try:
             with uow:
-                _routing_lock(uow.session)
+                transaction_lock(uow.session, ROUTING_LOCK)  # one drain at a time
                 report = _next_in_order(uow.session)
                 if report is None:
                     uow.commit()
@@ -146,12 +147,6 @@ def _drain(uow: UnitOfWork, options: dict[str, Any], on_set_aside: Callable[[Rep
                 raise  # retried by the queue; set aside at the last attempt
             if on_set_aside is not None:
                 on_set_aside(set_aside, reason)
-
-
-def _routing_lock(session: Session) -> None:
-    """One drain at a time: a PostgreSQL advisory lock held to the end of the transaction (SQLite: BEGIN IMMEDIATE already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK})
 
 
 ROUTING_LOCK = 0x6761_7465_7761_79  # "gateway"
@@ -182,6 +177,9 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
            vocabulary: Sequence[str]) -> RouteSummary:
     """Group one normalized report's routable work orders into clues and prepare packets, in the caller's transaction."""
     summary = RouteSummary()
+    # First what chunk-by-chunk assignment has not yet done of this report's issues, in the same order.
+    assign_report(uow.session, report, lock=report.kind != "urgent")
+    summary.near_duplicates = report.near_duplicates
     wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
     connection = uow.session.connection()
     orders: list[RoutedOrder] = []
@@ -191,7 +189,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         rows = connection.execute(
             select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
                    wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type,
-                   wo.minhash, rwo.record_index)
+                   rwo.record_index)
             .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
             .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.record_index > last)
             .order_by(rwo.record_index).limit(ROUTE_SLICE)
@@ -206,10 +204,12 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         for row in rows:
             category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
             committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
+        # Left without an issue by assignment: texts without letters (no issue here either), and the work orders of
+        # reports normalized before chunks carried signatures (migration 0015).
         newest_before = uow.session.scalar(select(func.max(Issue.id))) or 0
         issues = assign_issues(uow.session, [
-            OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk, row.minhash)
-            for row in rows
+            OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk)
+            for row in rows if row.issue_pk is None
         ], HASHER, write_orders=False)
         # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
         founded = {issue for issue in issues.values() if issue > newest_before}

@@ -65,7 +65,7 @@ def test_a_bad_smtp_url_is_explained(tmp_path: Path) -> None:
 def test_db_upgrade_and_current(tmp_path: Path) -> None:
     from gateway.db.migrate import head
 
-    assert head() == "0014"
+    assert head() == "0015"
     assert f"revision {head()}" in run("db", "upgrade", cwd=tmp_path).stdout
     assert run("db", "current", cwd=tmp_path).stdout.strip() == head()
 

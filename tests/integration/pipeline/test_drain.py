@@ -5,6 +5,7 @@ busy worker could make of the order, without a broker or a clock.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.db.models import OutboxMessage, Report, ReportChunk
+from gateway.intake.file_import import FileMeta, import_file
 from gateway.intake.receive import ReceiveReport, handle_receive_report
 from gateway.queues import DELIVER, NORMALIZE, ROUTE, URGENT
 from ops.gwenv import gateway_env
@@ -178,22 +180,45 @@ def test_a_burst_of_reports_pushed_back_to_back_drains_in_arrival_order_without_
         assert open_routes == 0
 
 
-def test_normalization_stores_each_texts_signature_and_routing_writes_committee_issue_and_topic(gw: Gateway) -> None:
+def test_normalization_puts_a_chunks_work_orders_into_issues_and_routing_writes_committee_and_topic(gw: Gateway) -> None:
     from gateway.db.models import WorkOrder
-    from gateway.pipeline.neardup import HASHER
 
     pk = _receive(gw, "R-SIG", n=3)
     _run(gw, pk, NORMALIZE)
     with gw.uow.read_session() as session:
-        rows = session.execute(select(WorkOrder.content_masked, WorkOrder.minhash, WorkOrder.committee_id, WorkOrder.issue_pk)).all()
-    assert len(rows) == 3 and all(minhash == HASHER.pack([text])[0] for text, minhash, _, _ in rows)
-    assert {(committee, issue) for _, _, committee, issue in rows} == {(None, None)}  # routing's to set, not normalization's
+        rows = session.execute(select(WorkOrder.committee_id, WorkOrder.issue_pk, WorkOrder.topic_pk)).all()
+        report = session.get(Report, pk)
+        chunk = session.scalar(select(ReportChunk).where(ReportChunk.report_pk == pk))
+        assert (report.chunks_assigned, report.near_duplicates, chunk.signatures) == (1, 2, None)  # assigned, and let go
+    # Three texts that differ in one character are one issue, assigned as the chunk was normalized; committee and
+    # topic are routing's to set.
+    assert len({r.issue_pk for r in rows}) == 1 and None not in {r.issue_pk for r in rows}
+    assert {(r.committee_id, r.topic_pk) for r in rows} == {(None, None)}
     _run(gw, pk, ROUTE)
     with gw.uow.read_session() as session:
         routed = session.execute(select(WorkOrder.committee_id, WorkOrder.issue_pk, WorkOrder.topic_pk)).all()
-    # Three texts that differ in one character are one issue and one topic, all sent to one committee.
-    assert len({r.issue_pk for r in routed}) == 1 and len({r.topic_pk for r in routed}) == 1 and len({r.committee_id for r in routed}) == 1
+    assert {r.issue_pk for r in routed} == {rows[0].issue_pk} and len({r.topic_pk for r in routed}) == 1 and len({r.committee_id for r in routed}) == 1
     assert None not in {v for r in routed for v in r}
+
+
+def test_an_urgent_reports_chunk_keeps_its_signatures_for_its_routing_which_assigns_them(gw: Gateway) -> None:
+    from gateway.db.models import WorkOrder
+    from gateway.pipeline.assign import unpack_signatures
+    from gateway.pipeline.neardup import HASHER
+
+    pk = _receive(gw, "R-URG", n=3, kind="urgent")
+    _run(gw, pk, URGENT[NORMALIZE])
+    with gw.uow.read_session() as session:
+        texts = dict(session.execute(select(WorkOrder.id, WorkOrder.content_masked)).all())
+        chunk = session.scalar(select(ReportChunk).where(ReportChunk.report_pk == pk))
+        stored = unpack_signatures(chunk.signatures)
+        assert session.scalar(select(func.count()).where(WorkOrder.issue_pk.is_not(None))) == 0  # not behind the drain
+    assert [o.id for o in stored] == sorted(texts) and all(o.minhash == HASHER.pack([texts[o.id]])[0] for o in stored)
+    _run(gw, pk, URGENT[ROUTE])
+    with gw.uow.read_session() as session:
+        assert len(set(session.scalars(select(WorkOrder.issue_pk)))) == 1
+        assert session.scalar(select(ReportChunk.signatures).where(ReportChunk.report_pk == pk)) is None
+        assert session.get(Report, pk).near_duplicates == 2
 
 
 def _partition(gw: Gateway) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], list[tuple[str, int, tuple[str, ...]]], dict[str, int]]:
@@ -216,33 +241,72 @@ def _partition(gw: Gateway) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple
 def test_the_same_report_gives_the_same_issues_topics_and_clues_whichever_chunk_is_normalized_first(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gateway.intake.receive
+    import gateway.pipeline.normalize
 
     monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 3)
     texts = ["云景里小区门口道路积水严重，一下雨就没过脚踝，希望彻底解决排水问题。", "永顺南里小区供暖温度不达标，家里只有十五度左右。"]
     records = [record(f"T-{i:02d}", content=("再次反映：" * (i % 3)) + texts[i % 2]) for i in range(10)]
-    records.append(record("T-01", content="再次反映：" + texts[1]))  # a ticket of chunk 0 again, in the last chunk
+    # A ticket of chunk 0 again in the last chunk, now about the other matter: the last text is kept, and the issue is
+    # the last text's, whether the last chunk was normalized before or after the first.
+    records.append(record("T-01", content="再次反映：" + texts[0]))
+    normalize_module = gateway.pipeline.normalize
+    real_drain = normalize_module.run_after_normalize
     outcomes = []
-    for name, reverse in (("forward", False), ("backward", True)):
+    data = weekly("R-ORDER", records)
+    lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode()
+    meta = FileMeta(data["kind"], data["report_id"], data["period"]["start"], data["period"]["end"])
+    for name, reverse, drain, as_file in (("forward", False, True, False), ("backward", True, True, False),
+                                          ("killed before each drain", False, False, False), ("a file, backward", True, True, True)):
+        # The third: each worker killed right after its chunk committed, before the assignment drain: routing assigns all.
+        # The fourth: the same records in a .jsonl file, which is stored a chunk at a time (store_stream).
+        monkeypatch.setattr(normalize_module, "run_after_normalize", real_drain if drain else lambda uow: None)
         gateway = bootstrap(data_dir=tmp_path / name)
         try:
-            handle_receive_report(ReceiveReport(CLIENT_KEY_ID, weekly("R-ORDER", records), signature="sig-order"), gateway.uow())
+            if as_file:
+                import_file(gateway.uow, lines, "r-order.jsonl", meta, client_id=CLIENT_KEY_ID, source="import")
+            else:
+                handle_receive_report(ReceiveReport(CLIENT_KEY_ID, data, signature="sig-order"), gateway.uow())
             with gateway.uow.read_session() as session:
                 pk = session.scalar(select(Report.id))
+                # T-01 (record 1) is in the last chunk again: chunk 0 leaves it to that one
+                assert session.scalars(select(ReportChunk.repeated_later).order_by(ReportChunk.seq)).all() == [[1], None, None, None]
             steps = _steps(gateway, pk, (NORMALIZE,))
             assert len(steps) == 4
             handlers = gateway.stages.handlers()
             for outbox_id, actor, payload in (reversed(steps) if reverse else steps):
                 handlers[actor](outbox_id=outbox_id, **payload)
+            with gateway.uow.read_session() as session:
+                assert session.scalar(select(Report.chunks_assigned)) == (4 if drain else 0)
             _run(gateway, pk, ROUTE)
+            with gateway.uow.read_session() as session:
+                assert session.scalar(select(Report.chunks_assigned)) == 4
             outcomes.append(_partition(gateway))
         finally:
             gateway.close()
-    forward, backward = outcomes
-    assert forward == backward
+    forward, backward, killed, from_file = outcomes
+    assert forward == backward == killed == from_file
     issues, topics, clues, first = forward
     assert first["T-01"] == 1 and first["T-09"] == 9  # the ticket's first record, though the last chunk was normalized first
-    assert issues["T-00"] == ("T-00", "T-02", "T-04", "T-06", "T-08") and issues["T-01"] == ("T-01", "T-03", "T-05", "T-07", "T-09")
+    assert issues["T-00"] == issues["T-01"] == ("T-00", "T-01", "T-02", "T-04", "T-06", "T-08")
+    assert issues["T-03"] == ("T-03", "T-05", "T-07", "T-09")
     assert clues and all(count >= 1 for _, count, _ in clues)
+
+
+def test_a_later_reports_chunks_wait_for_the_earlier_reports_assignment(gw: Gateway) -> None:
+    # The drain assigns in arrival order: the second report's chunk, normalized first, is assigned only after the
+    # first report's, so that the first report's work orders found the issue and the second's join it.
+    from gateway.db.models import WorkOrder
+
+    first, second = _receive(gw, "R-EARLY", n=2), _receive(gw, "R-LATE", n=2)
+    _run(gw, second, NORMALIZE)
+    with gw.uow.read_session() as session:
+        assert session.scalars(select(Report.chunks_assigned).order_by(Report.id)).all() == [0, 0]
+    _run(gw, first, NORMALIZE)
+    with gw.uow.read_session() as session:
+        assert session.scalars(select(Report.chunks_assigned).order_by(Report.id)).all() == [1, 1]
+        assert session.scalars(select(Report.near_duplicates).order_by(Report.id)).all() == [1, 2]
+        issue_of = dict(session.execute(select(WorkOrder.ticket_no, WorkOrder.issue_pk)).all())
+    assert len(set(issue_of.values())) == 1 and min(issue_of.values()) is not None
 
 
 def test_a_chunk_where_one_work_order_keeps_its_newer_status_and_another_takes_this_reports_updates_both(gw: Gateway) -> None:
@@ -302,3 +366,22 @@ def test_a_chunk_finishes_while_another_workers_chunk_of_the_same_report_holds_i
                 assert session.scalar(select(Report.state).where(Report.id == pk)) == "normalized"
         finally:
             gateway.close()
+
+
+def test_a_report_normalized_before_chunks_carried_signatures_gets_its_issues_from_routing(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What migration 0015 leaves of a report normalized but not routed before it: chunks without signatures.
+    import gateway.pipeline.normalize
+    from gateway.db.models import WorkOrder
+
+    monkeypatch.setattr(gateway.pipeline.normalize, "run_after_normalize", lambda uow: None)
+    pk = _receive(gw, "R-OLD", n=3)
+    _run(gw, pk, NORMALIZE)
+    with gw.uow() as uow:
+        uow.session.execute(update(ReportChunk).where(ReportChunk.report_pk == pk).values(signatures=None))
+        uow.commit()
+    _run(gw, pk, ROUTE)
+    with gw.uow.read_session() as session:
+        issues = session.scalars(select(WorkOrder.issue_pk)).all()
+        report = session.get(Report, pk)
+        assert (report.state, report.chunks_assigned, report.near_duplicates) == ("routed", 1, 0)
+    assert len(issues) == 3 and len(set(issues)) == 1 and None not in issues  # assigned from the texts, as before

@@ -1,0 +1,146 @@
+"""Issue assignment chunk by chunk, as a report's chunks are normalized: the ordered part of routing, started early.
+
+Which issue a work order joins depends on every work order assigned before it, so assignment runs in one order:
+the reports (urgent ones aside) in the order they were received, each report's chunks in their order, each chunk's
+work orders in the order of their first records. Not all of it has to wait for the report's last chunk: after each
+chunk commits, its worker runs the assignment drain, which assigns every chunk whose turn has come (all earlier
+chunks assigned) and stops at the first one still being normalized. With several workers, one report's assignment
+then runs beside the normalization of its later chunks; routing, which starts with the same drain for its report,
+is left with topics, clues and packets.
+
+The outcome does not depend on when the drain runs, or which worker normalized which chunk first: each chunk
+carries, from its own normalization, what assignment needs of its work orders (`signatures`: the MinHash, street,
+community, category and time of each ticket's text in that chunk). A ticket that a later chunk of the same report
+has again is left out of the earlier chunks' signatures (the importer marks it: `report_chunks.repeated_later`),
+so that it is assigned with the last chunk that has it, by the text that is kept, whether or not that chunk was
+normalized first.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.db.engine import transaction_lock
+from gateway.db.models import Issue, Report, ReportChunk, WorkOrder, utcnow
+from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
+from gateway.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# An earlier report received longer ago than this and still not normalized holds neither assignment nor routing
+# (a stuck one is set aside, with its reason, well before: gateway reports list --stuck).
+ROUTE_ORDER_WAIT = timedelta(minutes=10)
+ASSIGN_LOCK = 0x6761_7465_7761_7a  # one assignment drain at a time (PostgreSQL advisory lock; SQLite: its one writer)
+_PACKED = HASHER.num_perm * 8 + HASHER.bands * 8  # bytes of one MinHasher.pack value
+
+
+def pack_signatures(orders: list[tuple[int, str | None, str | None, list[str], datetime, bytes]]) -> bytes:
+    """A chunk's `signatures`: for each work order (id, street, community, category, received_at, MinHasher.pack), in order.
+
+    One JSON line of the fields, then the packed signatures end to end (b"" for a text without letters: length 0).
+    """
+    head = [[pk, street, community, category, at.isoformat(), len(packed)] for pk, street, community, category, at, packed in orders]
+    return json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" + b"".join(o[5] for o in orders)
+
+
+def unpack_signatures(blob: bytes) -> list[OrderText]:
+    """pack_signatures read back, as what assign_issues takes (issue_pk is the caller's to fill in)."""
+    line, _, packed = blob.partition(b"\n")
+    orders, offset = [], 0
+    for pk, street, community, category, at, size in json.loads(line):
+        orders.append(OrderText(pk, "", street, community, category, datetime.fromisoformat(at), None, packed[offset:offset + size]))
+        offset += size
+    if offset != len(packed):
+        raise ValueError(f"a chunk's signatures hold {len(packed)} bytes of MinHash where its list names {offset}")
+    return orders
+
+
+def assign_chunk(session: Session, report: Report, chunk: ReportChunk) -> int:
+    """Put the chunk's work orders that have no issue into issues; returns how many joined one that existed (near duplicates)."""
+    orders = unpack_signatures(chunk.signatures) if chunk.signatures else []
+    if orders:
+        issue_of: dict[int, int | None] = {}
+        for i in range(0, len(orders), 2000):  # under every database's parameter limit
+            issue_of.update(session.execute(select(WorkOrder.id, WorkOrder.issue_pk).where(WorkOrder.id.in_([o.id for o in orders[i:i + 2000]]))).all())
+        for order in orders:
+            order.issue_pk = issue_of.get(order.id)
+        newest_before = session.scalar(select(func.max(Issue.id))) or 0
+        issues = assign_issues(session, [o for o in orders if o.issue_pk is None], HASHER)
+        # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
+        near = len(issues) - len({issue for issue in issues.values() if issue > newest_before})
+    else:
+        near = 0
+    chunk.signatures = None
+    report.chunks_assigned += 1
+    report.near_duplicates += near
+    return near
+
+
+def assign_report(session: Session, report: Report, *, lock: bool = True) -> None:
+    """Assign the rest of a normalized report's chunks, in order (routing calls this first, in its transaction).
+
+    `lock=False` for an urgent report, whose routing does not wait for anyone's (its issues are not in the order).
+    """
+    if lock:
+        transaction_lock(session, ASSIGN_LOCK)
+        session.refresh(report)  # a drain may have assigned a chunk while this transaction waited for the lock
+    for chunk in session.scalars(select(ReportChunk).where(ReportChunk.report_pk == report.id, ReportChunk.seq >= report.chunks_assigned)
+                                 .order_by(ReportChunk.seq)):
+        assign_chunk(session, report, chunk)
+
+
+def assign_ready(uow: UnitOfWork) -> int:
+    """The assignment drain: every chunk whose turn has come, one transaction each. Returns how many it assigned.
+
+    Run after a chunk is normalized. A drain already running elsewhere (or routing, which holds the same lock) will
+    take the chunk or leave it to routing: this one then stops at once instead of waiting.
+    """
+    done = 0
+    while True:
+        with uow:
+            if not transaction_lock(uow.session, ASSIGN_LOCK, wait=False):
+                uow.commit()
+                return done
+            found = _next_chunk(uow.session)
+            if found is None:
+                uow.commit()
+                return done
+            report, chunk = found
+            assign_chunk(uow.session, report, chunk)
+            uow.commit()
+            done += 1
+
+
+def _next_chunk(session: Session) -> tuple[Report, ReportChunk] | None:
+    """The next chunk in assignment order, if it is normalized; None when it is not, or when none is left.
+
+    A report received more than ROUTE_ORDER_WAIT ago whose next chunk is still not normalized does not hold the
+    others, as in routing (gateway.pipeline.route._next_in_order).
+    """
+    after = 0
+    while True:
+        report = session.scalar(select(Report).where(Report.id > after, Report.kind != "urgent", Report.state.in_(("received", "normalized")),
+                                                     Report.chunks_assigned < Report.chunk_count).order_by(Report.id).limit(1))
+        if report is None:
+            return None
+        chunk = session.scalar(select(ReportChunk).where(ReportChunk.report_pk == report.id, ReportChunk.seq == report.chunks_assigned))
+        if chunk is not None and chunk.normalized_at is not None:
+            return report, chunk
+        if report.received_at > utcnow() - ROUTE_ORDER_WAIT:
+            return None
+        after = report.id
+
+
+def run_after_normalize(uow: UnitOfWork) -> None:
+    """assign_ready after a chunk, without failing the chunk: what it leaves undone, routing does (assign_report)."""
+    try:
+        assigned = assign_ready(uow)
+    except Exception:  # the chunk is committed; an assignment that failed here is redone, in the same order, by routing
+        log.warning("issue assignment after a chunk failed; routing will assign those chunks", exc_info=True)
+        return
+    if assigned:
+        log.debug("%d chunk(s) assigned to issues", assigned)
+
