@@ -40,10 +40,16 @@ class Stages:
     ack_links: AckLinks
     metrics: Metrics
 
+    @property
+    def assign_early(self) -> bool:
+        if self.settings.assign_early is not None:
+            return self.settings.assign_early
+        return self.uow.engine.dialect.name == "postgresql"
+
     def normalize(self, outbox_id: int, report_pk: int, seq: int = 0) -> None:
         try:
             summary = handle_normalize_report(report_pk, self.uow(), normalizer=self.normalizer, keep_raw=self.settings.keep_raw_payload,
-                                              seq=seq, outbox_id=outbox_id)
+                                              seq=seq, outbox_id=outbox_id, assign=self.assign_early)
         except Exception as exc:
             if is_transient(exc):
                 raise  # the queue retries it as long as it takes

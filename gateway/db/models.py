@@ -378,6 +378,19 @@ class Issue(Base):
     last_seen_at: Mapped[datetime]
 
 
+class IssueAssignment(Base):
+    """The issue assignment gave a work order of a report not yet routed; routing writes it to the work order and removes it.
+
+    A narrow table of its own, not work_orders.issue_pk at once: on PostgreSQL a second update of the wide work-order
+    rows (with its index and foreign key) cost more than the assignment itself.
+    """
+
+    __tablename__ = "issue_assignments"
+
+    work_order_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    issue_pk: Mapped[int] = mapped_column(Integer)
+
+
 class IssueBand(Base):
     """The persistent LSH index: one row per band of an issue's signature."""
 

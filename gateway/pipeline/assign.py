@@ -20,11 +20,13 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from sqlalchemy import func, select
+from sqlalchemy import Integer, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from gateway.db.engine import transaction_lock
-from gateway.db.models import Issue, Report, ReportChunk, WorkOrder, utcnow
+from gateway.db.models import Issue, IssueAssignment, Report, ReportChunk, WorkOrder, utcnow
+from gateway.db.rows import insert_rows
 from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
 from gateway.uow import UnitOfWork
 
@@ -62,13 +64,12 @@ def assign_chunk(session: Session, report: Report, chunk: ReportChunk) -> int:
     """Put the chunk's work orders that have no issue into issues; returns how many joined one that existed (near duplicates)."""
     orders = unpack_signatures(chunk.signatures) if chunk.signatures else []
     if orders:
-        issue_of: dict[int, int | None] = {}
-        for i in range(0, len(orders), 2000):  # under every database's parameter limit
-            issue_of.update(session.execute(select(WorkOrder.id, WorkOrder.issue_pk).where(WorkOrder.id.in_([o.id for o in orders[i:i + 2000]]))).all())
+        issue_of = issues_of(session, [o.id for o in orders])
         for order in orders:
             order.issue_pk = issue_of.get(order.id)
         newest_before = session.scalar(select(func.max(Issue.id))) or 0
-        issues = assign_issues(session, [o for o in orders if o.issue_pk is None], HASHER)
+        issues = assign_issues(session, [o for o in orders if o.issue_pk is None], HASHER, write_orders=False)
+        insert_rows(session.connection(), IssueAssignment.__table__, [{"work_order_pk": pk, "issue_pk": issue} for pk, issue in issues.items()])
         # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
         near = len(issues) - len({issue for issue in issues.values() if issue > newest_before})
     else:
@@ -77,6 +78,21 @@ def assign_chunk(session: Session, report: Report, chunk: ReportChunk) -> int:
     report.chunks_assigned += 1
     report.near_duplicates += near
     return near
+
+
+def issues_of(session: Session, work_order_pks: list[int]) -> dict[int, int | None]:
+    """Each work order's issue: its own, or the one assignment gave it and routing has not yet written (issue_assignments)."""
+    wo, ia = WorkOrder.__table__.c, IssueAssignment.__table__.c
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    found: dict[int, int | None] = {}
+    for i in range(0, len(work_order_pks), 2000):  # under every database's parameter limit
+        part = work_order_pks[i:i + 2000]
+        # PostgreSQL: one array parameter, a statement prepared once (an IN of 2,000 is parsed anew each time: neardup.band_lookup)
+        wanted = wo.id == any_(bindparam("ids", part, type_=ARRAY(Integer))) if postgresql else wo.id.in_(part)
+        found.update(session.execute(select(wo.id, func.coalesce(wo.issue_pk, ia.issue_pk))
+                                     .select_from(WorkOrder.__table__.outerjoin(IssueAssignment.__table__, ia.work_order_pk == wo.id))
+                                     .where(wanted)).all())
+    return found
 
 
 def assign_report(session: Session, report: Report, *, lock: bool = True) -> None:

@@ -326,11 +326,11 @@ class NormalizeSummary:
 
 
 def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Normalizer, keep_raw: bool, seq: int = 0,
-                            outbox_id: int | None = None) -> NormalizeSummary:
+                            outbox_id: int | None = None, assign: bool = True) -> NormalizeSummary:
     """Normalize one chunk of a report: upsert one work order per ticket, record its appearance. Idempotent.
 
-    The chunk that completes the report moves it on to routing. Then, in transactions of their own, the chunks
-    whose turn has come are put into issues (gateway.pipeline.assign).
+    The chunk that completes the report moves it on to routing. Then, with `assign`, in transactions of their own,
+    the chunks whose turn has come are put into issues (gateway.pipeline.assign; without it, routing does).
     """
     started = time.perf_counter()
     with uow:
@@ -444,6 +444,6 @@ def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Norm
         uow.mark_done(outbox_id)
         uow.commit()
     log.info("chunk %d normalized: %d work order(s) in %.2f s", seq, len(latest), time.perf_counter() - started, extra={"report_id": report_id})
-    if kind != "urgent":  # an urgent report's routing assigns its own, at once
+    if assign and kind != "urgent":  # an urgent report's routing assigns its own, at once
         run_after_normalize(uow)
     return summary

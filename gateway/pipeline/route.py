@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.engine import transaction_lock
@@ -18,7 +18,7 @@ from gateway.pipeline.heap import collector_paused
 from gateway.pipeline.orders import RoutedOrder, represents_its_issue
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
-from gateway.db.models import Clue, Delivery, Issue, OutboxMessage, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
+from gateway.db.models import Clue, Delivery, Issue, IssueAssignment, OutboxMessage, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
 from gateway.pipeline.stuck import is_transient, record_failure
 from gateway.pipeline.topics.discover import discover_topics
 from gateway.periods import period_label
@@ -180,7 +180,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     # First what chunk-by-chunk assignment has not yet done of this report's issues, in the same order.
     assign_report(uow.session, report, lock=report.kind != "urgent")
     summary.near_duplicates = report.near_duplicates
-    wo, rwo = WorkOrder.__table__.c, ReportWorkOrder.__table__.c
+    wo, rwo, assigned = WorkOrder.__table__.c, ReportWorkOrder.__table__.c, IssueAssignment.__table__.c
     connection = uow.session.connection()
     orders: list[RoutedOrder] = []
     issues_met: set[int] = set()  # the issues whose first work order's text is kept (represents_its_issue)
@@ -188,9 +188,10 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     while True:  # a slice at a time, so that a report of any size streams through
         rows = connection.execute(
             select(wo.id, wo.ticket_no, wo.category, wo.category_inferred, wo.category_confidence, wo.street, wo.community,
-                   wo.content_masked, wo.caller_key, wo.received_at, wo.issue_pk, wo.likes, wo.repeat_count, wo.district, wo.ticket_type,
-                   rwo.record_index)
+                   wo.content_masked, wo.caller_key, wo.received_at, func.coalesce(wo.issue_pk, assigned.issue_pk).label("issue_pk"), wo.likes,
+                   wo.repeat_count, wo.district, wo.ticket_type, rwo.record_index)
             .join(ReportWorkOrder.__table__, rwo.work_order_pk == wo.id)
+            .outerjoin(IssueAssignment.__table__, assigned.work_order_pk == wo.id)
             .where(rwo.report_pk == report.id, rwo.excluded_reason.is_(None), rwo.record_index > last)
             .order_by(rwo.record_index).limit(ROUTE_SLICE)
         ).all()
@@ -231,6 +232,9 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         update_rows(connection, WorkOrder.__table__, [
             {"id": o.work_order_pk, "committee_id": o.committee_id or routing.triage, "issue_pk": o.issue_pk, "topic_pk": topic}
             for o, topic in zip(orders[start:start + ROUTE_SLICE], found.topic_of[start:start + ROUTE_SLICE])])
+    # Written to the work orders now: what assignment kept aside for them (gateway.pipeline.assign) is done with.
+    connection.execute(delete(IssueAssignment.__table__).where(assigned.work_order_pk.in_(
+        select(rwo.work_order_pk).where(rwo.report_pk == report.id))))
     drafts = group_into_topics(found.orders, found.topic_of, routing, keywords=found.keywords)
     previous_report, previous_counts = _previous_counts(uow, report, sorted(drafts))
     urgent = report.kind == "urgent"

@@ -1,4 +1,4 @@
-"""issue assignment chunk by chunk: a chunk's signatures until it is assigned and its tickets a later chunk repeats, a report's chunks assigned and near duplicates; work orders without their MinHash (issue 18)
+"""issue assignment chunk by chunk: a chunk's signatures until it is assigned and its tickets a later chunk repeats, a report's chunks assigned and near duplicates, the issues assigned until routing; work orders without their MinHash (issue 18)
 
 Revision ID: 0015
 Revises: 0014
@@ -24,9 +24,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('signatures', sa.LargeBinary(), nullable=True))
     with op.batch_alter_table('work_orders', schema=None) as batch_op:
         batch_op.drop_column('minhash')
+    op.create_table(
+        'issue_assignments',
+        sa.Column('work_order_pk', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('issue_pk', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('work_order_pk'),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('issue_assignments')
     with op.batch_alter_table('work_orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('minhash', sa.LargeBinary(), nullable=True))
     with op.batch_alter_table('report_chunks', schema=None) as batch_op:

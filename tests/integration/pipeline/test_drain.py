@@ -26,7 +26,7 @@ from tests.helpers.reports import record, weekly
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Any:
-    gateway = bootstrap(data_dir=tmp_path, retry_min_backoff_ms=10, poison_after=3)
+    gateway = bootstrap(data_dir=tmp_path, retry_min_backoff_ms=10, poison_after=3, assign_early=True)  # SQLite's default is off
     yield gateway
     gateway.close()
 
@@ -180,24 +180,26 @@ def test_a_burst_of_reports_pushed_back_to_back_drains_in_arrival_order_without_
         assert open_routes == 0
 
 
-def test_normalization_puts_a_chunks_work_orders_into_issues_and_routing_writes_committee_and_topic(gw: Gateway) -> None:
-    from gateway.db.models import WorkOrder
+def test_normalization_puts_a_chunks_work_orders_into_issues_and_routing_writes_them_with_committee_and_topic(gw: Gateway) -> None:
+    from gateway.db.models import IssueAssignment, WorkOrder
 
     pk = _receive(gw, "R-SIG", n=3)
     _run(gw, pk, NORMALIZE)
     with gw.uow.read_session() as session:
         rows = session.execute(select(WorkOrder.committee_id, WorkOrder.issue_pk, WorkOrder.topic_pk)).all()
+        assigned = session.scalars(select(IssueAssignment.issue_pk)).all()
         report = session.get(Report, pk)
         chunk = session.scalar(select(ReportChunk).where(ReportChunk.report_pk == pk))
         assert (report.chunks_assigned, report.near_duplicates, chunk.signatures) == (1, 2, None)  # assigned, and let go
-    # Three texts that differ in one character are one issue, assigned as the chunk was normalized; committee and
-    # topic are routing's to set.
-    assert len({r.issue_pk for r in rows}) == 1 and None not in {r.issue_pk for r in rows}
-    assert {(r.committee_id, r.topic_pk) for r in rows} == {(None, None)}
+    # Three texts that differ in one character are one issue, assigned as the chunk was normalized and kept aside;
+    # routing writes it to the work orders with committee and topic.
+    assert len(assigned) == 3 and len(set(assigned)) == 1
+    assert {(r.committee_id, r.issue_pk, r.topic_pk) for r in rows} == {(None, None, None)}
     _run(gw, pk, ROUTE)
     with gw.uow.read_session() as session:
         routed = session.execute(select(WorkOrder.committee_id, WorkOrder.issue_pk, WorkOrder.topic_pk)).all()
-    assert {r.issue_pk for r in routed} == {rows[0].issue_pk} and len({r.topic_pk for r in routed}) == 1 and len({r.committee_id for r in routed}) == 1
+        assert session.scalar(select(func.count()).select_from(IssueAssignment)) == 0
+    assert {r.issue_pk for r in routed} == set(assigned) and len({r.topic_pk for r in routed}) == 1 and len({r.committee_id for r in routed}) == 1
     assert None not in {v for r in routed for v in r}
 
 
@@ -241,7 +243,6 @@ def _partition(gw: Gateway) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple
 def test_the_same_report_gives_the_same_issues_topics_and_clues_whichever_chunk_is_normalized_first(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gateway.intake.receive
-    import gateway.pipeline.normalize
 
     monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 3)
     texts = ["云景里小区门口道路积水严重，一下雨就没过脚踝，希望彻底解决排水问题。", "永顺南里小区供暖温度不达标，家里只有十五度左右。"]
@@ -249,18 +250,16 @@ def test_the_same_report_gives_the_same_issues_topics_and_clues_whichever_chunk_
     # A ticket of chunk 0 again in the last chunk, now about the other matter: the last text is kept, and the issue is
     # the last text's, whether the last chunk was normalized before or after the first.
     records.append(record("T-01", content="再次反映：" + texts[0]))
-    normalize_module = gateway.pipeline.normalize
-    real_drain = normalize_module.run_after_normalize
     outcomes = []
     data = weekly("R-ORDER", records)
     lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode()
     meta = FileMeta(data["kind"], data["report_id"], data["period"]["start"], data["period"]["end"])
     for name, reverse, drain, as_file in (("forward", False, True, False), ("backward", True, True, False),
                                           ("killed before each drain", False, False, False), ("a file, backward", True, True, True)):
-        # The third: each worker killed right after its chunk committed, before the assignment drain: routing assigns all.
-        # The fourth: the same records in a .jsonl file, which is stored a chunk at a time (store_stream).
-        monkeypatch.setattr(normalize_module, "run_after_normalize", real_drain if drain else lambda uow: None)
-        gateway = bootstrap(data_dir=tmp_path / name)
+        # The third: no assignment drain after the chunks (as if each worker were killed right after its chunk
+        # committed; SQLite's default): routing assigns all. The fourth: the same records in a .jsonl file, which is
+        # stored a chunk at a time (store_stream).
+        gateway = bootstrap(data_dir=tmp_path / name, assign_early=drain)
         try:
             if as_file:
                 import_file(gateway.uow, lines, "r-order.jsonl", meta, client_id=CLIENT_KEY_ID, source="import")
@@ -296,6 +295,7 @@ def test_a_later_reports_chunks_wait_for_the_earlier_reports_assignment(gw: Gate
     # The drain assigns in arrival order: the second report's chunk, normalized first, is assigned only after the
     # first report's, so that the first report's work orders found the issue and the second's join it.
     from gateway.db.models import WorkOrder
+    from gateway.pipeline.assign import issues_of
 
     first, second = _receive(gw, "R-EARLY", n=2), _receive(gw, "R-LATE", n=2)
     _run(gw, second, NORMALIZE)
@@ -305,8 +305,8 @@ def test_a_later_reports_chunks_wait_for_the_earlier_reports_assignment(gw: Gate
     with gw.uow.read_session() as session:
         assert session.scalars(select(Report.chunks_assigned).order_by(Report.id)).all() == [1, 1]
         assert session.scalars(select(Report.near_duplicates).order_by(Report.id)).all() == [1, 2]
-        issue_of = dict(session.execute(select(WorkOrder.ticket_no, WorkOrder.issue_pk)).all())
-    assert len(set(issue_of.values())) == 1 and min(issue_of.values()) is not None
+        issue_of = issues_of(session, list(session.scalars(select(WorkOrder.id))))
+    assert len(issue_of) == 4 and len(set(issue_of.values())) == 1 and None not in issue_of.values()
 
 
 def test_a_chunk_where_one_work_order_keeps_its_newer_status_and_another_takes_this_reports_updates_both(gw: Gateway) -> None:
@@ -368,12 +368,11 @@ def test_a_chunk_finishes_while_another_workers_chunk_of_the_same_report_holds_i
             gateway.close()
 
 
-def test_a_report_normalized_before_chunks_carried_signatures_gets_its_issues_from_routing(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_report_normalized_before_chunks_carried_signatures_gets_its_issues_from_routing(tmp_path: Path) -> None:
     # What migration 0015 leaves of a report normalized but not routed before it: chunks without signatures.
-    import gateway.pipeline.normalize
     from gateway.db.models import WorkOrder
 
-    monkeypatch.setattr(gateway.pipeline.normalize, "run_after_normalize", lambda uow: None)
+    gw = bootstrap(data_dir=tmp_path)
     pk = _receive(gw, "R-OLD", n=3)
     _run(gw, pk, NORMALIZE)
     with gw.uow() as uow:
@@ -384,4 +383,36 @@ def test_a_report_normalized_before_chunks_carried_signatures_gets_its_issues_fr
         issues = session.scalars(select(WorkOrder.issue_pk)).all()
         report = session.get(Report, pk)
         assert (report.state, report.chunks_assigned, report.near_duplicates) == ("routed", 1, 0)
+    gw.close()
     assert len(issues) == 3 and len(set(issues)) == 1 and None not in issues  # assigned from the texts, as before
+
+
+def test_on_postgresql_chunks_are_assigned_as_they_are_normalized_with_the_same_outcome_as_sqlite(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL's default is to assign early (an advisory lock, array look-ups); SQLite's is to leave it to routing.
+    import gateway.intake.receive
+    from tests.helpers.services import postgres_database
+
+    monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 2)
+    outcomes = []
+    with postgres_database() as url:
+        for name, database_url in (("sqlite", None), ("postgresql", url)):
+            gateway = bootstrap(data_dir=tmp_path / name, database_url=database_url)
+            try:
+                first, second = _receive(gateway, "R-A", n=5), _receive(gateway, "R-B", n=3)
+                for pk in (second, first):  # the later report's chunks first, each report's backwards
+                    handlers = gateway.stages.handlers()
+                    for outbox_id, actor, payload in reversed(_steps(gateway, pk, (NORMALIZE,))):
+                        handlers[actor](outbox_id=outbox_id, **payload)
+                with gateway.uow.read_session() as session:
+                    assigned = session.scalars(select(Report.chunks_assigned).order_by(Report.id)).all()
+                assert assigned == ([3, 2] if database_url else [0, 0])
+                _run(gateway, first, ROUTE)
+                _run(gateway, second, ROUTE)
+                assert _states(gateway) == {"R-A": "routed", "R-B": "routed"}
+                outcomes.append(_partition(gateway))
+            finally:
+                gateway.close()
+    assert outcomes[0] == outcomes[1]
+    issues = outcomes[0][0]
+    assert len(set(issues.values())) == 1  # one matter: all eight in one issue, across the two reports
