@@ -182,11 +182,15 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
     if not pending:
         return {}
     wanted = list({k for ks in keys.values() for k in ks})
-    band_to: dict[str, set[int]] = {}
+    # Each band's issues in the order of their ids, the ones this call founds after them in the order founded (the
+    # ids they will get): so that the orders put in one call or in several, one after the other, join the same issues.
+    band_to: dict[str, list[int]] = {}
     connection = session.connection()
     for i in range(0, len(wanted), 2000):
         for band, issue_pk in connection.execute(band_lookup(wanted[i:i + 2000], connection.dialect.name)):
-            band_to.setdefault(band, set()).add(issue_pk)
+            band_to.setdefault(band, []).append(issue_pk)
+    for issue_pks in band_to.values():
+        issue_pks.sort()
     existing = list({pk for pks in band_to.values() for pk in pks})
     candidates: dict[int, _Candidate] = {}
     for i in range(0, len(existing), 2000):
@@ -220,7 +224,7 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
             new_issues.append((order, sig))
             candidates[best_key] = _Candidate(best_key, order.street, order.received_at, order.received_at, sig)
             for band in keys[order.id]:
-                band_to.setdefault(band, set()).add(best_key)
+                band_to.setdefault(band, []).append(best_key)
         c = candidates[best_key]
         c.count += 1
         c.first_seen, c.last_seen = min(c.first_seen, order.received_at), max(c.last_seen, order.received_at)

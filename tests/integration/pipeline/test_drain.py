@@ -243,6 +243,7 @@ def _partition(gw: Gateway) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple
 def test_the_same_report_gives_the_same_issues_topics_and_clues_whichever_chunk_is_normalized_first(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gateway.intake.receive
+    import gateway.pipeline.assign
 
     monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 3)
     texts = ["云景里小区门口道路积水严重，一下雨就没过脚踝，希望彻底解决排水问题。", "永顺南里小区供暖温度不达标，家里只有十五度左右。"]
@@ -254,36 +255,38 @@ def test_the_same_report_gives_the_same_issues_topics_and_clues_whichever_chunk_
     data = weekly("R-ORDER", records)
     lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode()
     meta = FileMeta(data["kind"], data["report_id"], data["period"]["start"], data["period"]["end"])
-    for name, reverse, drain, as_file in (("forward", False, True, False), ("backward", True, True, False),
-                                          ("killed before each drain", False, False, False), ("a file, backward", True, True, True)):
+    for name, reverse, drain, as_file, batch in (("forward", False, True, False, 4), ("backward", True, True, False, 4),
+                                                 ("killed before each drain", False, False, False, 4), ("a file, backward", True, True, True, 4),
+                                                 ("forward, a chunk at a time", False, True, False, 1)):
         # The third: no assignment drain after the chunks (as if each worker were killed right after its chunk
         # committed; SQLite's default): routing assigns all. The fourth: the same records in a .jsonl file, which is
-        # stored a chunk at a time (store_stream).
-        gateway = bootstrap(data_dir=tmp_path / name, assign_early=drain)
+        # stored a chunk at a time (store_stream). The fifth: the drain takes one chunk at a time, not four.
+        monkeypatch.setattr(gateway.pipeline.assign, "ASSIGN_BATCH", batch)
+        gw_ = bootstrap(data_dir=tmp_path / name, assign_early=drain)
         try:
             if as_file:
-                import_file(gateway.uow, lines, "r-order.jsonl", meta, client_id=CLIENT_KEY_ID, source="import")
+                import_file(gw_.uow, lines, "r-order.jsonl", meta, client_id=CLIENT_KEY_ID, source="import")
             else:
-                handle_receive_report(ReceiveReport(CLIENT_KEY_ID, data, signature="sig-order"), gateway.uow())
-            with gateway.uow.read_session() as session:
+                handle_receive_report(ReceiveReport(CLIENT_KEY_ID, data, signature="sig-order"), gw_.uow())
+            with gw_.uow.read_session() as session:
                 pk = session.scalar(select(Report.id))
                 # T-01 (record 1) is in the last chunk again: chunk 0 leaves it to that one
                 assert session.scalars(select(ReportChunk.repeated_later).order_by(ReportChunk.seq)).all() == [[1], None, None, None]
-            steps = _steps(gateway, pk, (NORMALIZE,))
+            steps = _steps(gw_, pk, (NORMALIZE,))
             assert len(steps) == 4
-            handlers = gateway.stages.handlers()
+            handlers = gw_.stages.handlers()
             for outbox_id, actor, payload in (reversed(steps) if reverse else steps):
                 handlers[actor](outbox_id=outbox_id, **payload)
-            with gateway.uow.read_session() as session:
+            with gw_.uow.read_session() as session:
                 assert session.scalar(select(Report.chunks_assigned)) == (4 if drain else 0)
-            _run(gateway, pk, ROUTE)
-            with gateway.uow.read_session() as session:
+            _run(gw_, pk, ROUTE)
+            with gw_.uow.read_session() as session:
                 assert session.scalar(select(Report.chunks_assigned)) == 4
-            outcomes.append(_partition(gateway))
+            outcomes.append(_partition(gw_))
         finally:
-            gateway.close()
-    forward, backward, killed, from_file = outcomes
-    assert forward == backward == killed == from_file
+            gw_.close()
+    forward, backward, killed, from_file, one_by_one = outcomes
+    assert forward == backward == killed == from_file == one_by_one
     issues, topics, clues, first = forward
     assert first["T-01"] == 1 and first["T-09"] == 9  # the ticket's first record, though the last chunk was normalized first
     assert issues["T-00"] == issues["T-01"] == ("T-00", "T-01", "T-02", "T-04", "T-06", "T-08")
@@ -416,3 +419,23 @@ def test_on_postgresql_chunks_are_assigned_as_they_are_normalized_with_the_same_
     assert outcomes[0] == outcomes[1]
     issues = outcomes[0][0]
     assert len(set(issues.values())) == 1  # one matter: all eight in one issue, across the two reports
+
+
+def test_the_drain_waits_for_a_batch_of_chunks_or_the_reports_last_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.intake.receive
+    import gateway.pipeline.assign
+
+    monkeypatch.setattr(gateway.intake.receive, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(gateway.pipeline.assign, "ASSIGN_BATCH", 2)
+    gw = bootstrap(data_dir=tmp_path, assign_early=True)
+    try:
+        pk = _receive(gw, "R-BATCH", n=9)  # five chunks: assigned 2, 2 and the last one
+        handlers = gw.stages.handlers()
+        seen = []
+        for outbox_id, actor, payload in _steps(gw, pk, (NORMALIZE,)):
+            handlers[actor](outbox_id=outbox_id, **payload)
+            with gw.uow.read_session() as session:
+                seen.append(session.scalar(select(Report.chunks_assigned)))
+        assert seen == [0, 2, 2, 4, 5]
+    finally:
+        gw.close()

@@ -344,3 +344,48 @@ def test_with_write_orders_false_the_work_orders_are_left_to_the_caller(session:
     assert assign_issues(session, orders, HASHER, write_orders=False) == {orders[0].id: 1, orders[1].id: 2}
     assert [pk for (pk,) in session.execute(select(WorkOrder.issue_pk).order_by(WorkOrder.id))] == [None, None]
     assert session.query(Issue).count() == 2
+
+
+def test_orders_put_in_one_call_or_in_several_in_turn_join_the_same_issues(session: Session) -> None:
+    # Chunk-by-chunk assignment (gateway/pipeline/assign.py) relies on it: the real board's 4,143 messages (many
+    # about the same matters), in one call and in calls of 50 and of 7.
+    from tests.helpers.board import load_board
+
+    texts = [m["text"] for m in load_board()]
+    at = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    partitions = []
+    for size in (len(texts), 50, 7):
+        engine = make_engine("sqlite://")
+        Base.metadata.create_all(engine)
+        with Session(engine) as s:
+            orders = _orders(s, *((text, at) for text in texts), street=None)
+            found: dict[int, int] = {}
+            for start in range(0, len(orders), size):
+                found.update(assign_issues(s, orders[start:start + size], HASHER))
+            members: dict[int, list[int]] = {}
+            for order in orders:
+                members.setdefault(found.get(order.id, -order.id), []).append(order.id)
+            partitions.append(sorted(members.values()))
+        engine.dispose()
+    assert partitions[0] == partitions[1] == partitions[2]
+    assert len(partitions[0]) < len(texts) - 100  # there were near duplicates to join
+
+
+def test_an_order_as_close_to_two_issues_joins_the_same_one_whether_they_were_founded_in_its_call_or_before(session: Session) -> None:
+    # Two issues founded by one text in two streets; an order of that text with no street is as close to both.
+    # In one call or in three, it joins the later founded (the one met last among equally close ones).
+    outcomes = []
+    for split in (False, True):
+        engine = make_engine("sqlite://")
+        Base.metadata.create_all(engine)
+        with Session(engine) as s:
+            a = _orders(s, (FLOOD, DAY0), street="梨园镇")
+            b = _orders(s, (FLOOD, DAY0), street="永顺镇")
+            c = _orders(s, (FLOOD, DAY0), street=None)
+            calls = [a, b, c] if split else [a + b + c]
+            found: dict[int, int] = {}
+            for orders in calls:
+                found.update(assign_issues(s, orders, HASHER))
+            outcomes.append((found[a[0].id], found[b[0].id], found[c[0].id]))
+        engine.dispose()
+    assert outcomes[0] == outcomes[1] == (1, 2, 2)
