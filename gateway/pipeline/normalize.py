@@ -325,8 +325,8 @@ class NormalizeSummary:
     inferred: int = 0
 
 
-def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Normalizer, keep_raw: bool, seq: int = 0,
-                            outbox_id: int | None = None, assign: bool = True) -> NormalizeSummary:
+def handle_normalize_report(report_pk: int, uow: UnitOfWork, *, normalizer: Normalizer, keep_raw: bool, assign: bool, seq: int = 0,
+                            outbox_id: int | None = None) -> NormalizeSummary:
     """Normalize one chunk of a report: upsert one work order per ticket, record its appearance. Idempotent.
 
     The chunk that completes the report moves it on to routing. Then, with `assign`, in transactions of their own,

@@ -108,7 +108,7 @@ def run_size(n: int, database_url: str | None, data: Path, queue: multiprocessin
             started = time.perf_counter()
             excluded = 0
             for seq in range(-(-n // CHUNK_SIZE)):
-                summary = handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False, seq=seq)
+                summary = handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False, assign=gateway.stages.assign_early, seq=seq)
                 excluded += sum(summary.excluded.values())
             timings["normalize"] = time.perf_counter() - started
             peaks["normalize"] = peak_rss_mb()

@@ -88,7 +88,7 @@ def run(messages: list[dict], labels: dict[str, str], titles: dict[str, str]) ->
         try:
             handle_receive_report(ReceiveReport("board", report), gateway.uow())
             for seq in range(-(-len(messages) // CHUNK_SIZE)):
-                handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False, seq=seq)
+                handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False, assign=gateway.stages.assign_early, seq=seq)
             started = time.perf_counter()
             handle_route_report(1, gateway.uow(), routing=gateway.routing, mail_domain="bench.local",
                                 min_confidence=gateway.settings.category_min_confidence, vocabulary=gateway.topic_vocabulary)

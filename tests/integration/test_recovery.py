@@ -85,7 +85,7 @@ def test_unconfirmed_send_is_resent_with_the_same_message_id(tmp_path: Path, smt
         from gateway.pipeline.normalize import handle_normalize_report
         from gateway.pipeline.route import handle_route_report
 
-        handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False, seq=0)
+        handle_normalize_report(1, gateway.uow(), normalizer=gateway.normalizer, keep_raw=False, assign=gateway.stages.assign_early, seq=0)
         handle_route_report(1, gateway.uow(), routing=gateway.routing, mail_domain="gateway.local")
         with gateway.uow.session_factory() as session:
             packet = session.scalar(select(Packet).where(Packet.packet_id == "P000001-urban"))

@@ -109,7 +109,7 @@ def test_chunks_normalized_out_of_order_keep_the_later_text(tmp_path: Path, monk
     try:
         handle_receive_report(ReceiveReport(CLIENT_KEY_ID, report), gw.uow())
         for seq in (1, 0):  # the later chunk first, as a second worker may
-            handle_normalize_report(1, gw.uow(), normalizer=gw.normalizer, keep_raw=False, seq=seq)
+            handle_normalize_report(1, gw.uow(), normalizer=gw.normalizer, keep_raw=False, assign=gw.stages.assign_early, seq=seq)
         from sqlalchemy import select
 
         from gateway.db.models import Report, WorkOrder
