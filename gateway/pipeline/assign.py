@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from sqlalchemy import Integer, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.db.engine import transaction_lock
 from gateway.db.models import Issue, IssueAssignment, Report, ReportChunk, WorkOrder, utcnow
-from gateway.db.rows import insert_rows
+from gateway.db.rows import insert_rows, one_of
 from gateway.pipeline.heap import collector_paused
 from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
 from gateway.uow import UnitOfWork
@@ -88,15 +87,12 @@ def assign_chunks(session: Session, report: Report, chunks: list[ReportChunk]) -
 def issues_of(session: Session, work_order_pks: list[int]) -> dict[int, int | None]:
     """Each work order's issue: its own, or the one assignment gave it and routing has not yet written (issue_assignments)."""
     wo, ia = WorkOrder.__table__.c, IssueAssignment.__table__.c
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect.name
     found: dict[int, int | None] = {}
     for i in range(0, len(work_order_pks), 2000):  # under every database's parameter limit
-        part = work_order_pks[i:i + 2000]
-        # PostgreSQL: one array parameter, a statement prepared once (an IN of 2,000 is parsed anew each time: neardup.band_lookup)
-        wanted = wo.id == any_(bindparam("ids", part, type_=ARRAY(Integer))) if postgresql else wo.id.in_(part)
         found.update(session.execute(select(wo.id, func.coalesce(wo.issue_pk, ia.issue_pk))
                                      .select_from(WorkOrder.__table__.outerjoin(IssueAssignment.__table__, ia.work_order_pk == wo.id))
-                                     .where(wanted)).all())
+                                     .where(one_of(wo.id, work_order_pks[i:i + 2000], dialect))).all())
     return found
 
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Select, String, any_, bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from gateway.db.rows import insert_returning_ids, insert_rows, update_rows
+from gateway.db.rows import insert_returning_ids, insert_rows, one_of, update_rows
 from gateway.db.models import Issue, IssueBand, WorkOrder
 
 PRIME = (1 << 61) - 1
@@ -144,13 +143,8 @@ ANALYZE_AFTER_BANDS = 10_000
 
 
 def band_lookup(bands: list[str], dialect: str) -> Select[tuple[str, int]]:
-    """The issues that have any of these bands.
-
-    PostgreSQL: `band = ANY(:array)`, one parameter, so psycopg keeps the statement prepared; an IN of 2,000
-    placeholders was rendered and parsed anew for every look-up (over half their time in py-spy). Same plan either way.
-    """
-    wanted = IssueBand.band == any_(bindparam("bands", bands, type_=ARRAY(String))) if dialect == "postgresql" else IssueBand.band.in_(bands)
-    return select(IssueBand.band, IssueBand.issue_pk).where(wanted)
+    """The issues that have any of these bands."""
+    return select(IssueBand.band, IssueBand.issue_pk).where(one_of(IssueBand.band, bands, dialect))
 
 
 def _add_bands(connection: Connection, rows: list[dict[str, object]]) -> None:
