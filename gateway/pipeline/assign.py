@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,7 +41,6 @@ ASSIGN_LOCK = 0x6761_7465_7761_7a  # one assignment drain at a time (PostgreSQL 
 # Chunks assigned together (20,000 records): one chunk at a time read the same bands and candidate issues four times
 # as often, and a 100,000-record report's assignment took 7.9 s instead of 4.3 s (docs/benchmarks.md).
 ASSIGN_BATCH = 4
-_PACKED = HASHER.num_perm * 8 + HASHER.bands * 8  # bytes of one MinHasher.pack value
 
 
 def pack_signatures(orders: list[tuple[int, str | None, str | None, list[str], datetime, bytes]]) -> bytes:
