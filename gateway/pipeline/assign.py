@@ -26,10 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.db.engine import transaction_lock
-from gateway.db.models import Issue, IssueAssignment, Report, ReportChunk, WorkOrder, utcnow
+from gateway.db.models import IssueAssignment, Report, ReportChunk, WorkOrder, utcnow
 from gateway.db.rows import insert_rows, one_of
 from gateway.pipeline.heap import collector_paused
-from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
+from gateway.pipeline.neardup import HASHER, OrderText, assign_counted
 from gateway.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -74,11 +74,9 @@ def assign_chunks(session: Session, report: Report, chunks: list[ReportChunk]) -
         issue_of = issues_of(session, [o.id for o in orders])
         for order in orders:
             order.issue_pk = issue_of.get(order.id)
-        newest_before = session.scalar(select(func.max(Issue.id))) or 0
-        issues = assign_issues(session, [o for o in orders if o.issue_pk is None], HASHER, write_orders=False)
+        issues, near = assign_counted(session, orders, HASHER)
         insert_rows(session.connection(), IssueAssignment.__table__, [{"work_order_pk": pk, "issue_pk": issue} for pk, issue in issues.items()])
-        # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
-        report.near_duplicates += len(issues) - len({issue for issue in issues.values() if issue > newest_before})
+        report.near_duplicates += near
     for chunk in chunks:
         chunk.signatures = None
     report.chunks_assigned += len(chunks)

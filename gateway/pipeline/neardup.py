@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Select, bindparam, select, text, update
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -251,6 +251,16 @@ def assign_issues(session: Session, orders: Iterable[OrderText], hasher: MinHash
     if write_orders:
         update_rows(connection, WorkOrder.__table__, [{"id": order_id, "issue_pk": pk} for order_id, pk in result.items()])
     return result
+
+
+def assign_counted(session: Session, orders: list[OrderText], hasher: MinHasher) -> tuple[dict[int, int], int]:
+    """assign_issues for a caller that writes the work orders itself, and how many near duplicates it found: orders that
+    joined an issue which existed before them, or that a fellow order founded."""
+    if not any(o.issue_pk is None for o in orders):
+        return {}, 0
+    newest_before = session.scalar(select(func.max(Issue.id))) or 0
+    issues = assign_issues(session, orders, hasher, write_orders=False)
+    return issues, len(issues) - len({issue for issue in issues.values() if issue > newest_before})
 
 
 def same_issue_pairs(texts: list[str], hasher: MinHasher, threshold: float = 0.6) -> set[tuple[int, int]]:

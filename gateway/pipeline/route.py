@@ -17,8 +17,8 @@ from gateway.pipeline.assign import ROUTE_ORDER_WAIT, assign_report
 from gateway.pipeline.heap import collector_paused
 from gateway.pipeline.orders import RoutedOrder, represents_its_issue
 from gateway.pipeline.privacy import mask_text
-from gateway.pipeline.neardup import HASHER, OrderText, assign_issues
-from gateway.db.models import Clue, Delivery, Issue, IssueAssignment, OutboxMessage, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
+from gateway.pipeline.neardup import HASHER, OrderText, assign_counted
+from gateway.db.models import Clue, Delivery, IssueAssignment, OutboxMessage, Packet, PacketClue, Report, ReportWorkOrder, Topic, WorkOrder, utcnow
 from gateway.pipeline.stuck import is_transient, record_failure
 from gateway.pipeline.topics.discover import discover_topics
 from gateway.periods import period_label
@@ -207,14 +207,11 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
             committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
         # Left without an issue by assignment: texts without letters (no issue here either), and the work orders of
         # reports normalized before chunks carried signatures (migration 0015).
-        newest_before = uow.session.scalar(select(func.max(Issue.id))) or 0
-        issues = assign_issues(uow.session, [
+        issues, near = assign_counted(uow.session, [
             OrderText(row.id, row.content_masked, row.street, row.community, list(row.category or []), row.received_at, row.issue_pk)
             for row in rows if row.issue_pk is None
-        ], HASHER, write_orders=False)
-        # A work order that joined an issue which existed before it, or that a fellow order founded, is a near duplicate.
-        founded = {issue for issue in issues.values() if issue > newest_before}
-        summary.near_duplicates += len(issues) - len(founded)
+        ], HASHER)
+        summary.near_duplicates += near
         for row, (category, committee) in zip(rows, committees):
             issue = row.issue_pk or issues.get(row.id)
             # Of an issue's work orders only the first one's text is analysed and sampled (discover_topics, ClueDraft):
