@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from gateway.db.engine import make_engine
 from gateway.db.models import Base, Issue, IssueBand, WorkOrder
 from gateway.pipeline import neardup
-from gateway.pipeline.neardup import MinHasher, OrderText, assign_issues, same_issue_pairs, shingles
+from gateway.pipeline.neardup import MinHasher, OrderText, assign_counted, assign_issues, same_issue_pairs, shingles
 
 HASHER = MinHasher()
 FLOOD = "云景里小区门口道路积水严重，一下雨就没过脚踝，已经好几年了，希望彻底解决排水问题。"
@@ -389,3 +389,16 @@ def test_an_order_as_close_to_two_issues_joins_the_same_one_whether_they_were_fo
             outcomes.append((found[a[0].id], found[b[0].id], found[c[0].id]))
         engine.dispose()
     assert outcomes[0] == outcomes[1] == (1, 2, 2)
+
+
+def test_assign_counted_counts_the_orders_that_joined_an_issue_there_before_or_founded_by_a_fellow(session: Session) -> None:
+    first = _orders(session, (FLOOD, DAY0))
+    assert assign_counted(session, first, HASHER) == ({first[0].id: 1}, 0)  # it founded its issue: not a near duplicate
+    # One joins the issue of before, one founds a new issue, one joins that new one: two near duplicates.
+    again, lamp, lamp_again = _orders(session, ("再次反映：" + FLOOD, DAY0), (LAMP, DAY0), ("再次反映：" + LAMP, DAY0))
+    issues, near = assign_counted(session, [again, lamp, lamp_again], HASHER)
+    assert issues == {again.id: 1, lamp.id: 2, lamp_again.id: 2} and near == 2
+    # The caller writes the work orders (write_orders=False), and orders that have an issue are not looked at.
+    assert [pk for (pk,) in session.execute(select(WorkOrder.issue_pk).order_by(WorkOrder.id))] == [None, None, None, None]
+    lamp.issue_pk = 2
+    assert assign_counted(session, [lamp], HASHER) == ({}, 0)
