@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from gateway.db.engine import transaction_lock
 from gateway.db.models import IssueAssignment, Report, ReportChunk, WorkOrder, utcnow
 from gateway.db.rows import insert_rows, one_of
-from gateway.pipeline.heap import collector_paused
+from gateway.pipeline.heap import full_collections_paused
 from gateway.pipeline.neardup import HASHER, OrderText, assign_counted
 from gateway.uow import UnitOfWork
 
@@ -109,7 +109,7 @@ def assign_report(session: Session, report: Report, *, lock: bool = True) -> Non
         assign_chunks(session, report, chunks)
 
 
-@collector_paused()  # the work orders it reads are freed by reference counting; a full collection walks the whole heap
+@full_collections_paused()  # the work orders it reads are freed by reference counting; a full collection walks the whole heap
 def assign_ready(uow: UnitOfWork) -> int:
     """The assignment drain: every batch of chunks whose turn has come, one transaction each. Returns how many chunks.
 

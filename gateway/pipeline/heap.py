@@ -14,10 +14,12 @@ collector looks at what the work itself makes.
 Routing makes a report's work orders (100,000 rows, a RoutedOrder each) and
 holds them to the end: each full collection on the way walked all that were
 made so far, 1.4 s of the 24.5 s that routing a 100,000-record report took
-(gc callbacks, embedded default). Hardly any of it is cyclic garbage (what it
-drops, reference counting frees at once: the collector found 122 objects in all
-while 10,000 records were routed), so it rests while a report is routed
-(`collector_paused`).
+(gc callbacks, embedded default). So full collections rest while a report is
+routed (`full_collections_paused`); the young generations are still
+collected, as ever. Pausing the collector altogether (as from 4349ae9 to
+2026-12-04) kept every cycle made on the way to the end of routing: each
+statement SQLAlchemy builds is one (a band look-up's holds its 2,000 band
+keys), and at a million records they were about 180 MiB of the peak.
 """
 from __future__ import annotations
 
@@ -31,8 +33,8 @@ from contextlib import contextmanager
 log = logging.getLogger(__name__)
 _settled = False
 _lock = threading.Lock()
-_paused = 0  # blocks inside collector_paused, in every thread of the process
-_resume = True  # whether the collector was enabled when the first of them began
+_paused = 0  # blocks inside full_collections_paused, in every thread of the process
+_thresholds = gc.get_threshold()  # the collector's thresholds when the first of them began
 
 
 def settle_once() -> None:
@@ -50,21 +52,25 @@ def settle_once() -> None:
         log.debug("%d long-lived objects set apart from the garbage collector in %.2f s", gc.get_freeze_count(), time.perf_counter() - started)
 
 
+FULL_NEVER = 2**31 - 1  # the collector's third threshold: no full collection while it is in place
+
+
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the block runs (in any thread: the collector is the process's); reference
-    counting frees as ever. Blocks may overlap (two threads routing): the collector resumes when the last one ends,
-    and only if it was enabled before the first began. Also a decorator (`@collector_paused()`): a pause per call."""
-    global _paused, _resume
+def full_collections_paused() -> Iterator[None]:
+    """No full collection of the cyclic garbage collector while the block runs (in any thread: the collector is the
+    process's); the young generations are collected as ever, so that cycles which die young are freed. Blocks may
+    overlap (two threads routing): the thresholds come back when the last one ends. Also a decorator
+    (`@full_collections_paused()`): a pause per call."""
+    global _paused, _thresholds
     with _lock:
         if _paused == 0:
-            _resume = gc.isenabled()
-            gc.disable()
+            _thresholds = gc.get_threshold()
+            gc.set_threshold(_thresholds[0], _thresholds[1], FULL_NEVER)
         _paused += 1
     try:
         yield
     finally:
         with _lock:
             _paused -= 1
-            if _paused == 0 and _resume:
-                gc.enable()
+            if _paused == 0:
+                gc.set_threshold(*_thresholds)

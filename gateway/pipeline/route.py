@@ -14,7 +14,7 @@ from gateway.db.engine import transaction_lock
 from gateway.db.rows import update_rows
 from gateway.pipeline.clues import group_into_topics, trend
 from gateway.pipeline.assign import ROUTE_ORDER_WAIT, assign_report
-from gateway.pipeline.heap import collector_paused
+from gateway.pipeline.heap import full_collections_paused
 from gateway.pipeline.orders import RoutedOrder, represents_its_issue
 from gateway.pipeline.privacy import mask_text
 from gateway.pipeline.neardup import HASHER, OrderText, assign_counted
@@ -88,7 +88,7 @@ def _narrative_clue(report: Report, routing: RoutingConfig, label: str) -> Clue:
     )
 
 
-@collector_paused()  # what routing makes it holds to the end, and hardly any of it is cyclic garbage (heap.py)
+@full_collections_paused()  # what routing makes it holds to the end: a full collection walks all of it (heap.py)
 def handle_route_report(report_pk: int, uow: UnitOfWork, *, routing: RoutingConfig, mail_domain: str,
                         min_confidence: float = 0.5, outbox_id: int | None = None, vocabulary: Sequence[str] = (),
                         on_set_aside: Callable[[Report, str], None] | None = None, poison_after: int = 3) -> list[RouteSummary]:
@@ -184,6 +184,9 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
     connection = uow.session.connection()
     orders: list[RoutedOrder] = []
     issues_met: set[int] = set()  # the issues whose first work order's text is kept (represents_its_issue)
+    # One object for each street, community, district and category the report names, not one per work order: at a
+    # million orders, held to the end of routing, the copies were several hundred MB.
+    shared: dict[Any, Any] = {}
     last = -1
     while True:  # a slice at a time, so that a report of any size streams through
         rows = connection.execute(
@@ -204,6 +207,7 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
         committees = []
         for row in rows:
             category = _routable(row.category, row.category_inferred, row.category_confidence, min_confidence)
+            category = shared.setdefault(category, category)
             committees.append((category, routing.route(category, row.content_masked, row.street) if category or routing.rules else None))
         # Left without an issue by assignment: texts without letters (no issue here either), and the work orders of
         # reports normalized before chunks carried signatures (migration 0015).
@@ -218,9 +222,10 @@ def _route(report: Report, uow: UnitOfWork, *, routing: RoutingConfig, mail_doma
             # the others' are not kept (a million texts held to the end of a big month's routing).
             text = row.content_masked if represents_its_issue(issue, issues_met) else ""
             orders.append(RoutedOrder(
-                work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=row.street, community=row.community,
-                content_masked=text, caller_key=row.caller_key, issue_pk=issue, committee_id=committee,
-                received_at=row.received_at, support=(row.likes or 0) + (row.repeat_count or 0), district=row.district,
+                work_order_pk=row.id, ticket_no=row.ticket_no, category=category, street=shared.setdefault(row.street, row.street),
+                community=shared.setdefault(row.community, row.community), content_masked=text, caller_key=row.caller_key,
+                issue_pk=issue, committee_id=committee, received_at=row.received_at,
+                support=(row.likes or 0) + (row.repeat_count or 0), district=shared.setdefault(row.district, row.district),
                 inquiry=row.ticket_type == "inquiry",
             ))
     found = discover_topics(uow.session, orders, vocabulary=vocabulary, write_orders=False)
