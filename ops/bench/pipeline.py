@@ -18,6 +18,7 @@ getrusage is not their own) and the generator's, apart.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import resource
@@ -90,13 +91,15 @@ def run_size(n: int, database_url: str | None, data: Path, queue: multiprocessin
     from gateway.pipeline.normalize import handle_normalize_report
     from gateway.pipeline.route import handle_route_report
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as scratch:
         content = data.read_bytes()
         timings: dict[str, float] = {}
         peaks: dict[str, float] = {}  # this process's peak RSS at the end of each stage
         settings = {"data_dir": Path(tmp) / "gw"}
-        if database_url:
-            settings["database_url"] = database_url
+        if database_url:  # a fresh database beside the one given, as for the distributed runs: this run's report is the first
+            from ops.scratchdb import scratch_database
+
+            settings["database_url"] = scratch.enter_context(scratch_database(database_url, prefix="gw_bench_"))
         gateway = bootstrap(**settings)
         gateway.uow.dispatch = None  # stages are run here, one after the other, to time each
         try:
@@ -197,7 +200,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--database-url", default=None, help="e.g. postgresql://postgres@127.0.0.1:5432/test (default: SQLite in a temp folder); with --broker-url, a fresh database is made beside it for each size")
+    parser.add_argument("--database-url", default=None, help="e.g. postgresql://postgres@127.0.0.1:5432/test (default: SQLite in a temp folder); a fresh database is made beside it for each size and dropped after")
     parser.add_argument("--broker-url", default=None, help="with --database-url: run normalize and route in worker processes through this broker")
     parser.add_argument("--worker-logs", default=None, help="with --broker-url: a folder for each worker process's log (default: discarded)")
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="worker processes (several: one run each, e.g. 1 2 4)")
