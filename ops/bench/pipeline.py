@@ -205,6 +205,10 @@ def main() -> int:
     parser.add_argument("--worker-logs", default=None, help="with --broker-url: a folder for each worker process's log (default: discarded)")
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="worker processes (several: one run each, e.g. 1 2 4)")
     args = parser.parse_args()
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        parser.error("--database-url takes a PostgreSQL server's URL (a fresh database is made on it); leave it out for SQLite in a temp folder")
+    if args.broker_url and not args.database_url:
+        parser.error("--broker-url needs --database-url: worker processes share a PostgreSQL database")
     if args.broker_url:
         for n in args.sizes:
             first = None
